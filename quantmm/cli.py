@@ -1,0 +1,144 @@
+"""The ``quantmm`` command line: certified values, paper tables and citations.
+
+    quantmm value QUANTITY [name=value ...] [--digits N] [--json]
+    quantmm table QUANTITY --rates START:STOP:STEP [name=value ...] [--digits N]
+                  [--format csv|markdown|latex|json]
+    quantmm cite [--format text|bibtex]
+
+Exit status: 0 on success, 2 for bad input (unknown quantity or parameter, value out of domain,
+digits out of range), 3 when a value cannot be certified to the asked digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from quantmm._version import __version__
+from quantmm.citation import CITE_FORMATS, citation
+from quantmm.quantities import QUANTITIES, Quantity, describe_all, evaluate
+from quantmm.reference.precision import DEFAULT_DIGITS, UncertifiedValueError, to_decimal
+from quantmm.tables import FORMATS, format_rate, format_table, parse_rates
+
+EXIT_BAD_INPUT = 2
+EXIT_UNCERTIFIED = 3
+
+
+class _InputError(ValueError):
+    """Bad command-line input: reported on one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quantmm",
+        description="Certified reference values for quantized matrix multiplication.",
+    )
+    parser.add_argument("--version", action="version", version=f"quantmm {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    value = commands.add_parser("value", help="print one certified value")
+    value.add_argument("quantity", metavar="QUANTITY", help=f"one of: {', '.join(QUANTITIES)}")
+    value.add_argument("params", nargs="*", metavar="name=value", help="the quantity's parameters")
+    value.add_argument(
+        "--digits",
+        type=int,
+        default=DEFAULT_DIGITS,
+        help=f"significant decimal digits (default {DEFAULT_DIGITS})",
+    )
+    value.add_argument("--json", action="store_true", help="print one JSON object")
+
+    table = commands.add_parser("table", help="print a table of certified values over rates")
+    table.add_argument("quantity", metavar="QUANTITY", help="a quantity with a rate parameter")
+    table.add_argument("params", nargs="*", metavar="name=value", help="fixed parameters")
+    table.add_argument(
+        "--rates",
+        required=True,
+        metavar="START:STOP:STEP",
+        help="exact rates, STOP included, e.g. 0:2:0.25",
+    )
+    table.add_argument(
+        "--digits",
+        type=int,
+        default=DEFAULT_DIGITS,
+        help=f"significant decimal digits (default {DEFAULT_DIGITS})",
+    )
+    table.add_argument("--format", choices=FORMATS, default="csv", dest="table_format")
+
+    cite = commands.add_parser("cite", help="print the references to cite")
+    cite.add_argument("--format", choices=CITE_FORMATS, default="text", dest="cite_format")
+    return parser
+
+
+def _quantity(name: str) -> Quantity:
+    if name not in QUANTITIES:
+        raise _InputError(f"unknown quantity {name!r}; available: {describe_all()}")
+    return QUANTITIES[name]
+
+
+def _params(items: Sequence[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in items:
+        name, separator, text = item.partition("=")
+        if not separator or not name or not text:
+            raise _InputError(f"parameters are written name=value, got {item!r}")
+        if name in params:
+            raise _InputError(f"parameter {name!r} given twice")
+        params[name] = text
+    return params
+
+
+def _value(arguments: argparse.Namespace) -> str:
+    quantity = _quantity(arguments.quantity)
+    params = _params(arguments.params)
+    text = to_decimal(evaluate(quantity, params, arguments.digits), arguments.digits)
+    if not arguments.json:
+        return text
+    document = {
+        "quantity": quantity.name,
+        "params": params,
+        "digits": arguments.digits,
+        "value": text,
+    }
+    return json.dumps(document)
+
+
+def _table(arguments: argparse.Namespace) -> str:
+    quantity = _quantity(arguments.quantity)
+    if "rate" not in quantity.parameters:
+        rated = [name for name, q in QUANTITIES.items() if "rate" in q.parameters]
+        raise _InputError(
+            f"{quantity.name} has no rate parameter; tables exist for: {', '.join(rated)}"
+        )
+    params = _params(arguments.params)
+    if "rate" in params:
+        raise _InputError("give the rates with --rates, not rate=")
+    rows = []
+    for rate in parse_rates(arguments.rates):
+        rate_text = format_rate(rate)
+        value = evaluate(quantity, {**params, "rate": rate_text}, arguments.digits)
+        rows.append((rate_text, to_decimal(value, arguments.digits)))
+    return format_table(
+        quantity.name, quantity.latex, params, arguments.digits, rows, arguments.table_format
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    arguments = _parser().parse_args(argv)
+    try:
+        if arguments.command == "value":
+            output = _value(arguments)
+        elif arguments.command == "table":
+            output = _table(arguments)
+        else:
+            output = citation(arguments.cite_format)
+    except UncertifiedValueError as error:
+        print(f"quantmm: cannot certify: {error}", file=sys.stderr)
+        return EXIT_UNCERTIFIED
+    except ValueError as error:
+        print(f"quantmm: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(output)
+    return 0

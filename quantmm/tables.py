@@ -1,0 +1,96 @@
+"""Tables of certified values over a range of rates (``quantmm table``), ready to paste.
+
+Rates are exact: ``--rates 0:2:0.25`` means 0, 1/4, …, 2 as rationals, never accumulated floats.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+from quantmm.reference.precision import exact_real
+
+FORMATS = ("csv", "markdown", "latex", "json")
+#: More rows than this is almost certainly a typo in --rates.
+MAX_ROWS = 10_000
+
+
+def parse_rates(text: str) -> list[Fraction]:
+    """Exact rates START, START+STEP, … up to and including STOP.
+
+    >>> [str(rate) for rate in parse_rates("0:1:0.25")]
+    ['0', '1/4', '1/2', '3/4', '1']
+    """
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"--rates must be START:STOP:STEP, got {text!r}")
+    start = exact_real(parts[0], "--rates START", minimum=0)
+    stop = exact_real(parts[1], "--rates STOP", minimum=start)
+    step = exact_real(parts[2], "--rates STEP", minimum=0, minimum_inclusive=False)
+    count = int((stop - start) / step) + 1
+    if count > MAX_ROWS:
+        raise ValueError(f"--rates gives {count} rows; at most {MAX_ROWS} are allowed")
+    return [start + i * step for i in range(count)]
+
+
+def format_rate(rate: Fraction) -> str:
+    """A rate as a terminating decimal when it has one, else as p/q.
+
+    >>> format_rate(Fraction(5, 4)), format_rate(Fraction(1, 3)), format_rate(Fraction(2))
+    ('1.25', '1/3', '2')
+    """
+    denominator = rate.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    if denominator != 1:
+        return f"{rate.numerator}/{rate.denominator}"
+    if rate.denominator == 1:
+        return str(rate.numerator)
+    places = 0
+    while (rate * 10**places).denominator != 1:
+        places += 1
+    scaled = rate.numerator * 10**places // rate.denominator
+    sign = "-" if scaled < 0 else ""
+    digits = str(abs(scaled)).rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+
+
+def format_table(
+    quantity: str,
+    latex_symbol: str,
+    params: dict[str, str],
+    digits: int,
+    rows: list[tuple[str, str]],
+    table_format: str,
+) -> str:
+    """Render (rate, value) rows as csv, markdown, latex or json."""
+    if table_format == "csv":
+        return "\n".join([f"rate,{quantity}", *(f"{rate},{value}" for rate, value in rows)])
+    if table_format == "markdown":
+        lines = [f"| rate | {quantity} |", "|---:|---:|"]
+        return "\n".join(lines + [f"| {rate} | {value} |" for rate, value in rows])
+    if table_format == "latex":
+        fixed = ", ".join(f"{name} = {value}" for name, value in params.items())
+        lines = [
+            f"% quantmm table {quantity}"
+            + (f" ({fixed})" if fixed else "")
+            + f", {digits} significant digits",
+            r"\begin{tabular}{rl}",
+            r"\hline",
+            rf"$R$ & ${latex_symbol}$ \\",
+            r"\hline",
+            *(rf"${rate}$ & ${value}$ \\" for rate, value in rows),
+            r"\hline",
+            r"\end{tabular}",
+        ]
+        return "\n".join(lines)
+    if table_format == "json":
+        document = {
+            "quantity": quantity,
+            "params": params,
+            "digits": digits,
+            "rows": [{"rate": rate, "value": value} for rate, value in rows],
+        }
+        return json.dumps(document, indent=2)
+    raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {table_format!r}")

@@ -1,0 +1,45 @@
+"""The installed layout: one import name, the front door, and precision isolation."""
+
+from __future__ import annotations
+
+import mpmath
+
+import quantmm
+import quantmm.reference
+
+
+def test_the_front_door_re_exports_the_reference():
+    for name in quantmm.__all__:
+        if name != "__version__":
+            assert getattr(quantmm, name) is getattr(quantmm.reference, name)
+
+
+def test_the_subpackages_install_under_one_import_name():
+    import quantmm.conformance
+    import quantmm.fast
+
+    for package in (quantmm.reference, quantmm.fast, quantmm.conformance):
+        assert package.__name__.startswith("quantmm.")
+
+
+def test_mpmath_is_recent_enough():
+    # 1.4 makes undecidable interval comparisons raise (see pyproject.toml).
+    major, minor = (int(part) for part in mpmath.__version__.split(".")[:2])
+    assert (major, minor) >= (1, 4)
+
+
+def test_reference_calls_leave_the_global_precision_alone():
+    before = mpmath.mp.prec
+    quantmm.gamma("0.3", digits=200)
+    quantmm.unequal_rates(1, 2, digits=100)
+    quantmm.gamma_inverse("1e-9", digits=300)
+    assert mpmath.mp.prec == before
+
+
+def test_the_precision_fixture_isolates_tests_first():
+    # Leaks a high precision on purpose; the autouse fixture must undo it before the next test.
+    mpmath.mp.dps = 500
+
+
+def test_the_precision_fixture_isolates_tests_second():
+    assert mpmath.mp.dps == 15
