@@ -136,8 +136,8 @@ QUANTITIES: dict[str, Quantity] = {
 def evaluate(quantity: Quantity, params: dict[str, str], digits: int) -> mpmath.mpf:
     """Call the quantity's reference function with the given string parameters.
 
-    Raises :class:`KeyError`-free :class:`ValueError` for unknown or missing parameters, naming
-    what exists.
+    Unknown or missing parameters raise :class:`ValueError` naming the parameters the quantity
+    takes.
     """
     unknown = [name for name in params if name not in quantity.parameters]
     if unknown:
