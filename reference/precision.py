@@ -23,7 +23,7 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 import mpmath
@@ -33,6 +33,7 @@ __all__ = [
     "MAX_DIGITS",
     "UncertifiedValueError",
     "certified",
+    "certified_values",
     "check_digits",
     "exact_integer",
     "exact_real",
@@ -258,19 +259,59 @@ def to_decimal(value: mpmath.mpf, digits: int) -> str:
     return f"{sign}{mantissa_text}e{exponent:+d}"
 
 
-def _agree(low: mpmath.mpf, high: mpmath.mpf, digits: int, guard: int) -> bool:
+def _agree(low: mpmath.mpf, high: mpmath.mpf, digits: int, guard: int, zero_ok: bool) -> bool:
     """Both evaluations give the same rounded digits and are much closer than the last digit."""
     if not (mpmath.isfinite(low) and mpmath.isfinite(high)):
         return False
     if high == 0 or low == 0:
         # Without underflow in mpmath, a computed zero means total cancellation: it is never
-        # certified. Callers decide exact zeros from their exact inputs before evaluating.
-        return False
+        # certified, unless the caller declared zeros structural (set exactly by construction).
+        return zero_ok and low == high
     if to_decimal(low, digits) != to_decimal(high, digits):
         return False
     with mpmath.workdps(digits + 2 * guard + 10):
         relative_gap = abs(low - high) / abs(high)
         return relative_gap <= mpmath.mpf(10) ** (-(digits + guard // 2))
+
+
+def certified_values(
+    evaluate: Callable[[], Sequence[mpmath.mpf]],
+    digits: int,
+    quantity: str,
+    *,
+    structural_zeros: bool = False,
+) -> tuple[mpmath.mpf, ...]:
+    """Certify every component of a vector-valued ``evaluate()`` to ``digits`` significant digits.
+
+    The rule of :func:`certified` applies to each component. With ``structural_zeros=True`` a
+    component that is exactly zero at both precisions is accepted as an exact zero: only for
+    quantities whose zeros are set by construction (the middle level of a symmetric codebook),
+    never for values that could cancel.
+
+    >>> third, half = certified_values(lambda: (mpmath.mpf(1) / 3, mpmath.mpf(1) / 2), 5, "pair")
+    >>> to_decimal(third, 5), to_decimal(half, 5)
+    ('0.33333', '0.50000')
+    """
+    digits = check_digits(digits)
+    for guard in GUARD_SCHEDULE:
+        with mpmath.workdps(digits + guard):
+            low = tuple(+value for value in evaluate())
+        with mpmath.workdps(digits + 2 * guard + 10):
+            high = tuple(+value for value in evaluate())
+        if len(low) == len(high) and all(
+            _agree(a, b, digits, guard, structural_zeros) for a, b in zip(low, high, strict=True)
+        ):
+            return high
+    low_digits, high_digits = digits + GUARD_SCHEDULE[-1], digits + 2 * GUARD_SCHEDULE[-1] + 10
+    if any(a == 0 and b == 0 for a, b in zip(low, high, strict=False)) and not structural_zeros:
+        raise UncertifiedValueError(
+            f"{quantity}: evaluated to exactly 0 at {low_digits} and {high_digits} digits "
+            f"(total cancellation); cannot certify {digits} significant digits"
+        )
+    raise UncertifiedValueError(
+        f"{quantity}: could not certify {digits} significant digits "
+        f"(evaluations at {low_digits} and {high_digits} digits disagree)"
+    )
 
 
 def certified(evaluate: Callable[[], mpmath.mpf], digits: int, quantity: str) -> mpmath.mpf:
@@ -286,22 +327,4 @@ def certified(evaluate: Callable[[], mpmath.mpf], digits: int, quantity: str) ->
     >>> to_decimal(certified(lambda: mpmath.pi, 20, "pi"), 20)
     '3.1415926535897932385'
     """
-    digits = check_digits(digits)
-    for guard in GUARD_SCHEDULE:
-        with mpmath.workdps(digits + guard):
-            low = +evaluate()
-        with mpmath.workdps(digits + 2 * guard + 10):
-            high = +evaluate()
-        if _agree(low, high, digits, guard):
-            return high
-    if low == 0 and high == 0:
-        raise UncertifiedValueError(
-            f"{quantity}: evaluated to exactly 0 at {digits + GUARD_SCHEDULE[-1]} and "
-            f"{digits + 2 * GUARD_SCHEDULE[-1] + 10} digits (total cancellation); "
-            f"cannot certify {digits} significant digits"
-        )
-    raise UncertifiedValueError(
-        f"{quantity}: could not certify {digits} significant digits "
-        f"(evaluations at {digits + GUARD_SCHEDULE[-1]} and "
-        f"{digits + 2 * GUARD_SCHEDULE[-1] + 10} digits disagree)"
-    )
+    return certified_values(lambda: (evaluate(),), digits, quantity)[0]

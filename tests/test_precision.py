@@ -183,3 +183,26 @@ def test_to_decimal_does_not_round_through_the_global_precision():
 def test_to_decimal_rounds_the_exact_binary_value():
     # 0.1 as a double is 0.1000000000000000055511151231257827…; at 20 digits that shows.
     assert to_decimal(mpmath.mpf(0.1), 20) == "0.10000000000000000555"
+
+
+def test_certified_values_requires_every_component_to_agree():
+    from quantmm.reference.precision import certified_values
+
+    def one_unstable() -> tuple[mpmath.mpf, mpmath.mpf]:
+        return mpmath.mpf(1) / 3, 1 + mpmath.mpf(2) ** (-mpmath.mp.prec // 2)
+
+    with pytest.raises(UncertifiedValueError, match="pair: could not certify"):
+        certified_values(one_unstable, 20, "pair")
+
+
+def test_certified_values_accepts_zeros_only_when_declared_structural():
+    from quantmm.reference.precision import certified_values
+
+    def symmetric() -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf]:
+        return -mpmath.sqrt(2), mpmath.mpf(0), mpmath.sqrt(2)
+
+    with pytest.raises(UncertifiedValueError, match="total cancellation"):
+        certified_values(symmetric, 20, "levels")
+    levels = certified_values(symmetric, 20, "levels", structural_zeros=True)
+    assert levels[1] == 0
+    assert to_decimal(levels[2], 20) == "1.4142135623730950488"
