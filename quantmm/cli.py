@@ -3,6 +3,7 @@
     quantmm value QUANTITY [name=value ...] [--digits N] [--json]
     quantmm table QUANTITY --rates START:STOP:STEP [name=value ...] [--digits N]
                   [--format csv|markdown|latex|json]
+    quantmm codebook design=NAME rho=R levels=K [k=N] [--digits N] [--format json|csv]
     quantmm cite [--format text|bibtex]
 
 Exit status: 0 on success, 2 for bad input (unknown quantity or parameter, value out of domain,
@@ -18,10 +19,12 @@ from collections.abc import Sequence
 
 from quantmm._version import __version__
 from quantmm.citation import CITE_FORMATS, citation
-from quantmm.quantities import QUANTITIES, Quantity, describe_all, evaluate
+from quantmm.quantities import QUANTITIES, Quantity, codebook_document, describe_all, evaluate
 from quantmm.reference.precision import DEFAULT_DIGITS, UncertifiedValueError, to_decimal
+from quantmm.reference.scalar_designs import design_codebook
 from quantmm.tables import FORMATS, format_rate, format_table, parse_rates
 
+CODEBOOK_FORMATS = ("json", "csv")
 EXIT_BAD_INPUT = 2
 EXIT_UNCERTIFIED = 3
 
@@ -66,6 +69,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     table.add_argument("--format", choices=FORMATS, default="csv", dest="table_format")
 
+    codebook = commands.add_parser("codebook", help="print a scalar design's levels and thresholds")
+    codebook.add_argument(
+        "params", nargs="*", metavar="name=value", help="design=NAME rho=R levels=K [k=N]"
+    )
+    codebook.add_argument(
+        "--digits",
+        type=int,
+        default=DEFAULT_DIGITS,
+        help=f"significant decimal digits (default {DEFAULT_DIGITS})",
+    )
+    codebook.add_argument("--format", choices=CODEBOOK_FORMATS, default="json", dest="book_format")
+
     cite = commands.add_parser("cite", help="print the references to cite")
     cite.add_argument("--format", choices=CITE_FORMATS, default="text", dest="cite_format")
     return parser
@@ -92,7 +107,8 @@ def _params(items: Sequence[str]) -> dict[str, str]:
 def _value(arguments: argparse.Namespace) -> str:
     quantity = _quantity(arguments.quantity)
     params = _params(arguments.params)
-    text = to_decimal(evaluate(quantity, params, arguments.digits), arguments.digits)
+    result = evaluate(quantity, params, arguments.digits)
+    text = to_decimal(result.value, arguments.digits)
     if not arguments.json:
         return text
     document = {
@@ -100,6 +116,7 @@ def _value(arguments: argparse.Namespace) -> str:
         "params": params,
         "digits": arguments.digits,
         "value": text,
+        **result.details,
     }
     return json.dumps(document)
 
@@ -117,11 +134,38 @@ def _table(arguments: argparse.Namespace) -> str:
     rows = []
     for rate in parse_rates(arguments.rates):
         rate_text = format_rate(rate)
-        value = evaluate(quantity, {**params, "rate": rate_text}, arguments.digits)
+        value = evaluate(quantity, {**params, "rate": rate_text}, arguments.digits).value
         rows.append((rate_text, to_decimal(value, arguments.digits)))
     return format_table(
         quantity.name, quantity.latex, params, arguments.digits, rows, arguments.table_format
     )
+
+
+CODEBOOK_PARAMETERS = ("design", "rho", "levels", "k")
+
+
+def _codebook(arguments: argparse.Namespace) -> str:
+    params = _params(arguments.params)
+    unknown = [name for name in params if name not in CODEBOOK_PARAMETERS]
+    missing = [name for name in CODEBOOK_PARAMETERS[:3] if name not in params]
+    if unknown or missing:
+        problem = f"unknown parameter {unknown[0]!r}" if unknown else f"missing {missing[0]!r}"
+        raise _InputError(f"{problem}; codebook takes: design=... rho=... levels=... [k=...]")
+    book = design_codebook(
+        params["design"],
+        params["rho"],
+        params["levels"],
+        digits=arguments.digits,
+        k=params.get("k"),
+    )
+    document = codebook_document(book, arguments.digits)
+    if arguments.book_format == "csv":
+        lines = ["index,level,threshold"]
+        for index, level in enumerate(document["levels"]):
+            threshold = document["thresholds"][index] if index < len(document["thresholds"]) else ""
+            lines.append(f"{index},{level},{threshold}")
+        return "\n".join(lines)
+    return json.dumps({"params": params, "digits": arguments.digits, **document}, indent=2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             output = _value(arguments)
         elif arguments.command == "table":
             output = _table(arguments)
+        elif arguments.command == "codebook":
+            output = _codebook(arguments)
         else:
             output = citation(arguments.cite_format)
     except UncertifiedValueError as error:

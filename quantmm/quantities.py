@@ -1,27 +1,40 @@
 """The registry of certified quantities the command line can print (``quantmm value``/``table``).
 
 Each entry names a reference function, its parameters (passed through as the exact strings the
-user typed, so ``rate=0.1`` means exactly 1/10), and how it is labelled in a table.
+user typed, so ``rate=0.1`` means exactly 1/10), and how it is labelled in a table. A quantity may
+add details to its JSON output (``scalar_error`` adds E[D] and the codebook).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import mpmath
 
 from quantmm import reference
+from quantmm.reference import design_error, scalar_designs, scalar_gaussian
+from quantmm.reference.precision import to_decimal
+from quantmm.reference.scalar_codebook import ScalarCodebook
+
+
+class Evaluation(NamedTuple):
+    """A certified value and, for ``--json``, extra fields (already rendered as strings)."""
+
+    value: mpmath.mpf
+    details: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Quantity:
-    """One printable quantity: ``function(**params, digits=N)`` returns a certified mpf."""
+    """One printable quantity: ``function(**params, digits=N)`` returns a certified mpf or an
+    :class:`Evaluation`. An optional parameter whose default is None is left out unless given."""
 
     name: str
-    function: Callable[..., mpmath.mpf]
+    function: Callable[..., mpmath.mpf | Evaluation]
     required: tuple[str, ...]
-    optional: dict[str, str] = field(default_factory=dict)
+    optional: dict[str, str | None] = field(default_factory=dict)
     summary: str = ""
     latex: str = ""
 
@@ -32,6 +45,23 @@ class Quantity:
 
 def _nsm(lattice: str, digits: int) -> mpmath.mpf:
     return reference.normalized_second_moment(lattice, digits=digits)
+
+
+def codebook_document(codebook: ScalarCodebook, digits: int) -> dict[str, list[str]]:
+    """A codebook's levels and thresholds as decimal strings."""
+    return {
+        "levels": [to_decimal(value, digits) for value in codebook.levels],
+        "thresholds": [to_decimal(value, digits) for value in codebook.thresholds],
+    }
+
+
+def _scalar_error(design: str, rho: str, levels: str, digits: int, k: str | None = None):
+    result = design_error.scalar_error(design, rho, levels, digits=digits, k=k)
+    details = {
+        "mean": to_decimal(result.mean, digits),
+        "codebook": codebook_document(result.codebook, digits),
+    }
+    return Evaluation(result.second_moment, details)
 
 
 QUANTITIES: dict[str, Quantity] = {
@@ -129,11 +159,76 @@ QUANTITIES: dict[str, Quantity] = {
             summary="G of the d-dimensional ball",
             latex=r"G(\text{ball}_d)",
         ),
+        Quantity(
+            "g_opt",
+            scalar_gaussian.g_opt,
+            ("rho",),
+            summary="G_opt(ρ) = I(ρ)³/(12√(2π)), per side (THEORY.md §2.3)",
+            latex=r"G_{\mathrm{opt}}(\rho)",
+        ),
+        Quantity(
+            "g_pd",
+            scalar_gaussian.g_pd,
+            ("rho",),
+            summary="G_PD(ρ) = (√3π/2)(1 + 2ρ²), the Panter–Dite design",
+            latex=r"G_{\mathrm{PD}}(\rho)",
+        ),
+        Quantity(
+            "design_gain_db",
+            scalar_gaussian.design_gain_db,
+            ("rho",),
+            summary="10·log10(G_PD/G_opt)",
+            latex=r"10\log_{10}(G_{\mathrm{PD}}/G_{\mathrm{opt}})",
+        ),
+        Quantity(
+            "density_normalizer",
+            scalar_gaussian.density_normalizer,
+            ("rho",),
+            summary="I(ρ), computed two ways that must agree",
+            latex=r"I(\rho)",
+        ),
+        Quantity(
+            "optimal_density",
+            scalar_gaussian.optimal_density,
+            ("u", "rho"),
+            summary="λ*(u), the normalized optimal point density",
+            latex=r"\lambda^\ast(u)",
+        ),
+        Quantity(
+            "peak_location",
+            scalar_gaussian.peak_location,
+            ("rho",),
+            summary="0, or +√(3 − 1/ρ²) when |ρ| > 1/√3",
+            latex=r"u_{\mathrm{peak}}",
+        ),
+        Quantity(
+            "compander_bias_coefficient",
+            scalar_gaussian.compander_bias_coefficient,
+            ("rho",),
+            {"design": "opt"},
+            summary="lim K²·E[D] for the opt or pd compander",
+            latex=r"\lim K^2 E[D]",
+        ),
+        Quantity(
+            "lloyd_max_distortion",
+            scalar_designs.lloyd_max_distortion,
+            ("levels",),
+            summary="MSE of the K-level Lloyd–Max quantizer of N(0, 1)",
+            latex=r"D_{\mathrm{LM}}(K)",
+        ),
+        Quantity(
+            "scalar_error",
+            _scalar_error,
+            ("design", "rho", "levels"),
+            {"k": None},
+            summary="E[D²] of a design (--json adds E[D] and the codebook)",
+            latex=r"E[D^2]",
+        ),
     )
 }
 
 
-def evaluate(quantity: Quantity, params: dict[str, str], digits: int) -> mpmath.mpf:
+def evaluate(quantity: Quantity, params: dict[str, str], digits: int) -> Evaluation:
     """Call the quantity's reference function with the given string parameters.
 
     Unknown or missing parameters raise :class:`ValueError` naming the parameters the quantity
@@ -151,13 +246,17 @@ def evaluate(quantity: Quantity, params: dict[str, str], digits: int) -> mpmath.
             f"missing parameter {missing[0]!r} for {quantity.name}; "
             f"it takes: {_describe_parameters(quantity)}"
         )
-    arguments = {**quantity.optional, **params}
-    return quantity.function(**arguments, digits=digits)
+    defaults = {name: value for name, value in quantity.optional.items() if value is not None}
+    result = quantity.function(**{**defaults, **params}, digits=digits)
+    return result if isinstance(result, Evaluation) else Evaluation(result, {})
 
 
 def _describe_parameters(quantity: Quantity) -> str:
     names = [f"{name}=..." for name in quantity.required]
-    names += [f"[{name}={default}]" for name, default in quantity.optional.items()]
+    names += [
+        f"[{name}={'...' if default is None else default}]"
+        for name, default in quantity.optional.items()
+    ]
     return " ".join(names) if names else "no parameters"
 
 

@@ -9,9 +9,16 @@ THEORY.md §1 (Ordentlich–Polyanskiy): :func:`phi`, :func:`critical_rate`, :fu
 :func:`one_sided`, :func:`unequal_rates`, :func:`lower_bound`, :func:`universal_guarantee`,
 :func:`centered_frobenius_norms`; lattice constants :func:`normalized_second_moment`,
 :func:`lattice_loss_db`, :func:`sphere_bound`, :func:`ball_bound`.
+
+THEORY.md §2 (Ang–Kim–Pilanci, scalar quantization): the high-resolution theory for general pairs
+(:mod:`~quantmm.reference.scalar_highres`), the closed forms for correlated Gaussian pairs
+(:mod:`~quantmm.reference.scalar_gaussian`), finite-K designs
+(:mod:`~quantmm.reference.scalar_designs`) and their exact error moments
+(:mod:`~quantmm.reference.product_moments`, :mod:`~quantmm.reference.design_error`).
 """
 
 from .converse import lower_bound
+from .design_error import ScalarError, scalar_error
 from .distortion_rate import (
     critical_rate,
     gamma,
@@ -32,27 +39,77 @@ from .lattice_constants import (
     sphere_bound,
 )
 from .precision import DEFAULT_DIGITS, MAX_DIGITS, UncertifiedValueError, to_decimal
+from .product_moments import ProductErrorMoments, mean_squared_error, product_error_moments
+from .scalar_codebook import ScalarCodebook
+from .scalar_designs import DESIGNS, design_codebook, lloyd_max_distortion
+from .scalar_gaussian import (
+    compander_bias_coefficient,
+    density_normalizer,
+    design_gain_db,
+    g_opt,
+    g_pd,
+    is_bimodal,
+    optimal_density,
+    optimal_density_cdf,
+    optimal_density_quantile,
+    peak_location,
+)
+from .scalar_highres import (
+    bennett_coefficient,
+    bias_crossover,
+    gaussian_pair,
+    optimal_point_density,
+    optimal_point_density_constant,
+    panter_dite_constant,
+    product_error,
+)
 from .universal import CenteredNorms, centered_frobenius_norms, universal_guarantee
 
 __all__ = [
     "DEFAULT_DIGITS",
+    "DESIGNS",
     "LATTICES",
     "MAX_DIGITS",
     "CenteredNorms",
+    "ProductErrorMoments",
     "QuadraticSurd",
+    "ScalarCodebook",
+    "ScalarError",
     "UncertifiedValueError",
     "ball_bound",
+    "bennett_coefficient",
+    "bias_crossover",
     "centered_frobenius_norms",
+    "compander_bias_coefficient",
     "critical_rate",
+    "density_normalizer",
+    "design_codebook",
+    "design_gain_db",
+    "g_opt",
+    "g_pd",
     "gamma",
     "gamma_derivative",
     "gamma_inverse",
+    "gaussian_pair",
+    "is_bimodal",
     "lattice_loss_db",
+    "lloyd_max_distortion",
     "lower_bound",
+    "mean_squared_error",
     "normalized_second_moment",
     "normalized_second_moment_exact",
     "one_sided",
+    "optimal_density",
+    "optimal_density_cdf",
+    "optimal_density_quantile",
+    "optimal_point_density",
+    "optimal_point_density_constant",
+    "panter_dite_constant",
+    "peak_location",
     "phi",
+    "product_error",
+    "product_error_moments",
+    "scalar_error",
     "sphere_bound",
     "time_sharing_fraction",
     "to_decimal",

@@ -197,10 +197,22 @@ EXAMPLES: dict[str, dict[str, str]] = {
     "lattice_loss_db": {"lattice": "D4"},
     "sphere_bound": {},
     "ball_bound": {"dimension": "8"},
+    "g_opt": {"rho": "0.5"},
+    "g_pd": {"rho": "0.5"},
+    "design_gain_db": {"rho": "0.9"},
+    "density_normalizer": {"rho": "0.3"},
+    "optimal_density": {"u": "1.5", "rho": "0.8"},
+    "peak_location": {"rho": "0.9"},
+    "compander_bias_coefficient": {"rho": "0.4", "design": "pd"},
+    "lloyd_max_distortion": {"levels": "4"},
+    "scalar_error": {"design": "lloyd_max", "rho": "0.5", "levels": "3"},
 }
 
 #: The public API function behind each command-line name (the same name, except nsm).
-API_FUNCTIONS = {"nsm": reference.normalized_second_moment}
+API_FUNCTIONS = {
+    "nsm": reference.normalized_second_moment,
+    "scalar_error": lambda **kw: reference.scalar_error(**kw).second_moment,
+}
 
 
 def test_examples_cover_every_registered_quantity():

@@ -19,12 +19,12 @@ from scipy import integrate
 from scipy.stats import norm
 
 from quantmm.reference.precision import to_decimal
-from quantmm.reference.scalar_codebook import ScalarCodebook
-from quantmm.reference.scalar_error import (
+from quantmm.reference.product_moments import (
     ProductErrorMoments,
     mean_squared_error,
     product_error_moments,
 )
+from quantmm.reference.scalar_codebook import ScalarCodebook
 
 SEED = 2_000_003
 correlations = st.fractions(min_value=-1, max_value=1, max_denominator=1000)
