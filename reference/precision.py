@@ -267,6 +267,8 @@ def _agree(low: mpmath.mpf, high: mpmath.mpf, digits: int, guard: int, zero_ok: 
         # Without underflow in mpmath, a computed zero means total cancellation: it is never
         # certified, unless the caller declared zeros structural (set exactly by construction).
         return zero_ok and low == high
+    if (low < 0) != (high < 0) or abs(mpmath.mag(low) - mpmath.mag(high)) > 4:
+        return False  # wildly different: do not even render them (a huge exponent is costly)
     if to_decimal(low, digits) != to_decimal(high, digits):
         return False
     with mpmath.workdps(digits + 2 * guard + 10):
