@@ -554,3 +554,53 @@ def test_python_m_quantmm_reports_bad_input_with_exit_status_2():
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1
     assert "rate" in result.stderr
+
+
+def test_scalar_error_json_adds_the_mean_and_the_codebook():
+    # Plumbing: the same numbers as the Python API.
+    result = run_cli(
+        "value",
+        "scalar_error",
+        "design=lloyd_max",
+        "rho=0.5",
+        "levels=3",
+        "--json",
+        "--digits",
+        "12",
+    )
+    document = json.loads(only_line(result))
+    expected = reference.scalar_error("lloyd_max", "0.5", 3, digits=12)
+    assert document["value"] == to_decimal(expected.second_moment, 12)
+    assert document["mean"] == to_decimal(expected.mean, 12)
+    assert document["codebook"]["levels"] == [to_decimal(v, 12) for v in expected.codebook.levels]
+    assert len(document["codebook"]["thresholds"]) == 2
+
+
+def test_codebook_command_prints_lloyd_max_two_levels_in_closed_form():
+    # K = 2 Lloyd–Max: levels ±√(2/π), threshold 0 (closed form).
+    document = json.loads(
+        run_cli("codebook", "design=lloyd_max", "rho=0", "levels=2", "--digits", "20").stdout
+    )
+    with mpmath.workdps(40):
+        root = to_decimal(mpmath.sqrt(2 / mpmath.pi), 20)
+    assert document["levels"] == ["-" + root, root]
+    assert float(document["thresholds"][0]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("codebook", "design=opt", "rho=0.5"), ["missing", "levels"]),
+        (("codebook", "design=opt", "rho=0.5", "levels=4", "size=3"), ["unknown", "size"]),
+        (("codebook", "design=nope", "rho=0.5", "levels=4"), ["design must be one of"]),
+        (("codebook", "design=opt", "rho=1.5", "levels=4"), ["rho"]),
+    ],
+)
+def test_codebook_command_rejects_bad_input_on_one_line(args, words):
+    result = run_cli(*args)
+    assert result.returncode == EXIT_BAD_INPUT
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("quantmm: error:")
+    for word in words:
+        assert word in lines[0]
