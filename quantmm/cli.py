@@ -33,6 +33,15 @@ class _InputError(ValueError):
     """Bad command-line input: reported on one line, exit status 2."""
 
 
+def _add_digits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--digits",
+        type=int,
+        default=DEFAULT_DIGITS,
+        help=f"significant decimal digits (default {DEFAULT_DIGITS})",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quantmm",
@@ -44,12 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     value = commands.add_parser("value", help="print one certified value")
     value.add_argument("quantity", metavar="QUANTITY", help=f"one of: {', '.join(QUANTITIES)}")
     value.add_argument("params", nargs="*", metavar="name=value", help="the quantity's parameters")
-    value.add_argument(
-        "--digits",
-        type=int,
-        default=DEFAULT_DIGITS,
-        help=f"significant decimal digits (default {DEFAULT_DIGITS})",
-    )
+    _add_digits(value)
     value.add_argument("--json", action="store_true", help="print one JSON object")
 
     table = commands.add_parser("table", help="print a table of certified values over rates")
@@ -61,24 +65,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="START:STOP:STEP",
         help="exact rates, STOP included, e.g. 0:2:0.25",
     )
-    table.add_argument(
-        "--digits",
-        type=int,
-        default=DEFAULT_DIGITS,
-        help=f"significant decimal digits (default {DEFAULT_DIGITS})",
-    )
+    _add_digits(table)
     table.add_argument("--format", choices=FORMATS, default="csv", dest="table_format")
 
     codebook = commands.add_parser("codebook", help="print a scalar design's levels and thresholds")
     codebook.add_argument(
         "params", nargs="*", metavar="name=value", help="design=NAME rho=R levels=K [k=N]"
     )
-    codebook.add_argument(
-        "--digits",
-        type=int,
-        default=DEFAULT_DIGITS,
-        help=f"significant decimal digits (default {DEFAULT_DIGITS})",
-    )
+    _add_digits(codebook)
     codebook.add_argument("--format", choices=CODEBOOK_FORMATS, default="json", dest="book_format")
 
     cite = commands.add_parser("cite", help="print the references to cite")

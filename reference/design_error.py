@@ -10,10 +10,10 @@ from typing import NamedTuple
 
 import mpmath
 
-from .precision import DEFAULT_DIGITS, certified_values, exact_integer, exact_real, to_mpf
+from .precision import DEFAULT_DIGITS, certified_values, to_mpf
 from .product_moments import _product_error_moments_at_working_precision
 from .scalar_codebook import ScalarCodebook
-from .scalar_designs import DESIGNS, _design_at_working_precision, design_codebook
+from .scalar_designs import _design_at_working_precision, _validated, design_codebook
 
 __all__ = ["ScalarError", "scalar_error"]
 
@@ -45,11 +45,7 @@ def scalar_error(
     >>> to_decimal(result.second_moment, 12), result.mean  # 1 − (2/π)², E[D] = 0 at ρ = 0
     ('0.594715265431', mpf('0.0'))
     """
-    if design not in DESIGNS:
-        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
-    rho_exact = exact_real(rho, "rho", minimum=-1, maximum=1)
-    level_count = exact_integer(levels, "levels")
-    k_exact = None if k is None else exact_integer(k, "k")
+    rho_exact, level_count, k_exact = _validated(design, rho, levels, k)
     codebook = design_codebook(design, rho_exact, level_count, digits=digits, k=k_exact)
     # Exact zeros of E[D]: at ρ = 0 every (symmetric) design has E[D] = −E[Q(X)]·E[Q(Y)] = 0; at
     # |ρ| = 1 the even-K matmul-Lloyd design satisfies a_i² = E[X² | S_i] (scalar_designs), so
