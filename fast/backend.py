@@ -1,0 +1,140 @@
+"""Array backends: NumPy on the CPU (the default) and CuPy on a GPU, from one source.
+
+Every function in :mod:`quantmm.fast` is written against an array module ``xp`` that is either
+:mod:`numpy` or :mod:`cupy`; this module picks it and checks inputs the same way for both.
+
+Devices are named ``"cpu"`` (NumPy) and ``"gpu"`` (CuPy, which must be importable and see a GPU).
+An array's own module is found with :func:`array_module`, so a CuPy array stays on the GPU.
+
+>>> import numpy as np
+>>> array_module(np.zeros(3)).__name__
+'numpy'
+>>> validated_array([1.0, float("nan")], "x")
+Traceback (most recent call last):
+...
+ValueError: x must be finite: 1 of its 2 entries are NaN or infinite
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DEVICES",
+    "FLOAT_DTYPES",
+    "array_module",
+    "cupy_or_none",
+    "device_module",
+    "ordered_sum",
+    "to_numpy",
+    "validated_array",
+]
+
+#: The devices a kernel can run on.
+DEVICES = ("cpu", "gpu")
+
+#: The floating dtypes the fast path accepts.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def cupy_or_none() -> ModuleType | None:
+    """CuPy if it is installed and sees at least one GPU, else ``None``."""
+    try:
+        import cupy
+    except ImportError:
+        return None
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+    except Exception:  # CUDA driver missing or broken: treat as no GPU
+        return None
+    return cupy
+
+
+def device_module(device: str) -> ModuleType:
+    """The array module for ``device`` (``"cpu"`` → NumPy, ``"gpu"`` → CuPy).
+
+    >>> device_module("cpu").__name__
+    'numpy'
+    >>> device_module("tpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be one of 'cpu', 'gpu', got 'tpu'
+    """
+    if device == "cpu":
+        return np
+    if device == "gpu":
+        cupy = cupy_or_none()
+        if cupy is None:
+            raise RuntimeError("device='gpu' needs CuPy and a visible GPU; neither was found")
+        return cupy
+    raise ValueError(f"device must be one of 'cpu', 'gpu', got {device!r}")
+
+
+def array_module(x: Any) -> ModuleType:
+    """The module an array belongs to: CuPy for a CuPy array, NumPy for anything else."""
+    module = type(x).__module__
+    if module.startswith("cupy"):
+        import cupy
+
+        return cupy
+    return np
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A NumPy copy (or view) of a NumPy or CuPy array."""
+    if array_module(x) is np:
+        return np.asarray(x)
+    return x.get()
+
+
+def validated_array(x: Any, name: str, *, ndim: int | None = None, xp: ModuleType | None = None):
+    """``x`` as a float32 or float64 array of module ``xp``, checked.
+
+    Raises ``TypeError`` for a dtype other than float32/float64 (integers, complex, float16 and
+    objects are refused rather than converted), and ``ValueError`` for the wrong number of
+    dimensions, an empty array or any NaN/infinity. The message names ``name``. Python sequences
+    of floats are accepted and become float64. The array is not copied when it already qualifies.
+    """
+    if xp is None:
+        xp = array_module(x)
+    if array_module(x) is not xp:
+        x = xp.asarray(to_numpy(x)) if xp is not np else to_numpy(x)
+    else:
+        x = xp.asarray(x)
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {x.dtype}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-dimensional array, got shape {tuple(x.shape)}")
+    if x.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
+    bad = int(x.size - int(xp.count_nonzero(xp.isfinite(x))))
+    if bad:
+        raise ValueError(
+            f"{name} must be finite: {bad} of its {x.size} entries are NaN or infinite"
+        )
+    return x
+
+
+def ordered_sum(x: Any) -> Any:
+    """The sum along axis 0 in one fixed pairwise order: bit-identical on NumPy and CuPy.
+
+    Library reductions sum in an order of their own choosing (NumPy's pairwise blocks, CuPy's
+    thread tree), so their last bits differ; quantities that decide payload bytes are summed here
+    instead: rows are added in pairs (0+1, 2+3, …; a zero row pads an odd count) until one remains.
+
+    >>> import numpy as np
+    >>> ordered_sum(np.arange(10.0).reshape(5, 2)).tolist()
+    [20.0, 25.0]
+    """
+    xp = array_module(x)
+    if x.shape[0] == 0:
+        return xp.zeros(x.shape[1:], dtype=x.dtype)
+    while x.shape[0] > 1:
+        if x.shape[0] % 2:
+            x = xp.concatenate([x, xp.zeros_like(x[:1])])
+        x = x[0::2] + x[1::2]
+    return x[0]

@@ -1,0 +1,315 @@
+"""Closest-point decoders for Z^d, D_d, A2 and E8, batched over any leading shape (THEORY.md §1.4).
+
+Algorithms are Conway & Sloane, "Fast quantizing and decoding algorithms for lattice quantizers
+and codes", IEEE Trans. Inf. Theory 28 (1982), and *Sphere Packings, Lattices and Groups*, ch. 20:
+
+- **Z^d**: round every coordinate.
+- **D_d** (integer vectors with even sum, d ≥ 2): round every coordinate to f(x); if the sum of f(x)
+  is odd, re-round the coordinate with the largest rounding error the other way.
+- **A2** (the hexagonal lattice with minimum distance 1, basis (1, 0), (1/2, √3/2)): the union of
+  the rectangular lattice Z × √3Z and its translate by (1/2, √3/2); round in each and keep the
+  nearer.
+- **E8** = D8 ∪ (D8 + ½·1): decode in both cosets and keep the nearer.
+
+**Tie rule** (deterministic, the same on NumPy and CuPy, float32 and float64):
+
+1. a coordinate exactly halfway between two integers rounds to the even one (IEEE ``rint``);
+2. D_d's re-rounded coordinate is the one with the largest |x_i − f(x_i)|, the lowest index among
+   equals, and "the other way" is up when x_i ≥ f(x_i) and down otherwise;
+3. between the two cosets of A2 and E8 the first (Z × √3Z, resp. D8) wins when the squared
+   distances are equal.
+
+The coset comparison sums squared errors in float64 in a fixed order, so it is exact whenever the
+errors' squares add without rounding (for instance dyadic inputs with few bits) and otherwise
+correct up to one rounding of a float64 sum: a point it returns is at most a few float64 ulps
+of the squared distance farther than the closest one.
+
+**Range.** A lattice point must be exactly representable: entries must satisfy
+|x| < 2^21 in float32 and |x| < 2^50 in float64, else ``ValueError``. (E8's half-integers need
+ulp(x) ≤ 1/2; a margin keeps x − f(x) exact.) A2's points involve √3 and cannot be exact: A2 is
+computed in float64 for either dtype with |x| < 2^20, where the rounding of √3·k and x/√3 moves
+a squared distance by less than 2^-28, and only comparisons closer than that can go either way.
+Points come back in the input's dtype (A2's second coordinate within an ulp or so of the exact
+value).
+
+>>> import numpy as np
+>>> closest_point(np.array([0.6, 0.6, 0.1, 0.1, 0.1, 0.1, 0.1, 0.4]), "E8").tolist()
+[1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+>>> closest_point(np.array([0.5, 1.5]), "Z").tolist()
+[0.0, 2.0]
+>>> closest_point(np.array([0.6, 0.6, 0.6, 0.1]), "D").tolist()  # tie: lowest index re-rounded
+[0.0, 1.0, 1.0, 0.0]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .backend import array_module, validated_array
+
+__all__ = [
+    "LATTICE_NAMES",
+    "Lattice",
+    "closest_point",
+    "closest_point_coordinates",
+    "lattice",
+]
+
+#: Names accepted by :func:`closest_point`; "Z" and "D" take their dimension from the input.
+LATTICE_NAMES = ("Z", "D", "A2", "D4", "E8")
+
+_RANGE_LIMIT = {np.dtype(np.float32): 2.0**21, np.dtype(np.float64): 2.0**50}
+_A2_RANGE_LIMIT = 2.0**20  # √3·k is rounded: keep its absolute error below 2^-31
+_SQRT3 = float(np.sqrt(3.0))
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """A lattice usable in a Voronoi code: name, dimension d, generator and constants.
+
+    ``generator`` has the basis vectors as columns (a point is ``generator @ coordinates``);
+    ``second_moment`` is E||U||²/d for U uniform on the Voronoi cell of this scaling, i.e.
+    G(Λ)·det(generator)^(2/d) (THEORY.md §1.4); ``covering_radius`` bounds every cell point's norm;
+    ``packing_radius`` (half the minimum distance) is the radius of the largest ball in the cell.
+    """
+
+    name: str
+    dimension: int
+    generator: np.ndarray
+    second_moment: float
+    covering_radius: float
+    packing_radius: float
+
+
+def _d_generator(d: int) -> np.ndarray:
+    """Conway–Sloane's D_d basis (rows (−1,−1,0,…), (1,−1,0,…), (0,1,−1,0,…), …) as columns."""
+    rows = np.zeros((d, d))
+    rows[0, :2] = (-1.0, -1.0)
+    for i in range(1, d):
+        rows[i, i - 1 : i + 1] = (1.0, -1.0)
+    return rows.T.copy()
+
+
+def _e8_generator() -> np.ndarray:
+    """Conway–Sloane's E8 basis (SPLAG ch. 4, eq. (97) ordering), as columns; det = 1."""
+    rows = np.zeros((8, 8))
+    rows[0, 0] = 2.0
+    for i in range(1, 7):
+        rows[i, i - 1 : i + 1] = (-1.0, 1.0)
+    rows[7, :] = 0.5
+    return rows.T.copy()
+
+
+@cache
+def lattice(name: str) -> Lattice:
+    """The code lattice ``name`` (Z = Z^1, A2, D4 or E8) with its constants.
+
+    The second moments come from the certified exact normalized second moments of
+    :mod:`quantmm.reference` times det^(2/d): Z 1/12, A2 5/72, D4 13/120, E8 929/12960.
+
+    >>> lattice("D4").second_moment == 13 / 120
+    True
+    """
+    from fractions import Fraction
+
+    from quantmm.reference.lattice_constants import normalized_second_moment_exact
+
+    # (generator, covering radius, packing radius, det^(2/d) as (rational, radicand)):
+    # G·det^(2/d) is rational. Radii: SPLAG ch. 4 (minimum norms 1, 1, 2, 2).
+    half_sqrt2 = float(np.sqrt(2.0)) / 2
+    generators = {
+        "Z": (np.eye(1), 0.5, 0.5, (Fraction(1), 1)),
+        "A2": (np.array([[1.0, 0.5], [0.0, _SQRT3 / 2]]), 1 / _SQRT3, 0.5, (Fraction(1, 2), 3)),
+        "D4": (_d_generator(4), 1.0, half_sqrt2, (Fraction(1), 2)),
+        "E8": (_e8_generator(), 1.0, half_sqrt2, (Fraction(1), 1)),
+    }
+    name = name.strip().upper() if isinstance(name, str) else name
+    if name not in generators:
+        raise ValueError(f"lattice must be one of {', '.join(generators)}, got {name!r}")
+    generator, covering_radius, packing_radius, (det_rational, det_radicand) = generators[name]
+    d = generator.shape[0]
+    nsm = normalized_second_moment_exact(name)
+    assert nsm.radicand in (1, det_radicand)
+    second_moment = nsm.rational * det_rational * (det_radicand if nsm.radicand > 1 else 1)
+    if nsm.radicand == 1:
+        assert det_radicand == 1
+    return Lattice(name, d, generator, float(second_moment), covering_radius, packing_radius)
+
+
+def _checked(x: Any, lattice_name: str) -> Any:
+    x = validated_array(x, "x")
+    dims = {"A2": 2, "D4": 4, "E8": 8}
+    if x.ndim == 0:
+        raise ValueError("x must have at least one axis (the last is the lattice's coordinates)")
+    if lattice_name in dims and x.shape[-1] != dims[lattice_name]:
+        raise ValueError(
+            f"x must have last axis {dims[lattice_name]} for {lattice_name}, got shape {x.shape}"
+        )
+    if lattice_name == "D" and x.shape[-1] < 2:
+        raise ValueError(f"x must have last axis >= 2 for D_d, got shape {x.shape}")
+    xp = array_module(x)
+    limit = _A2_RANGE_LIMIT if lattice_name == "A2" else _RANGE_LIMIT[x.dtype]
+    largest = float(xp.abs(x).max())
+    if largest >= limit:
+        raise ValueError(
+            f"x must have entries of magnitude below {limit:g} for {x.dtype} (lattice points "
+            f"must be exactly representable), got {largest:g}"
+        )
+    return x
+
+
+def _round_z(xp: ModuleType, x: Any) -> Any:
+    return xp.rint(x)
+
+
+def _round_d(xp: ModuleType, x: Any) -> Any:
+    """D_d: round, and fix the parity by re-rounding the worst coordinate the other way."""
+    f = xp.rint(x)
+    odd = xp.remainder(f.sum(axis=-1), 2) != 0
+    error = x - f
+    worst = xp.argmax(xp.abs(error), axis=-1)  # first index among equals
+    worst_error = xp.take_along_axis(error, worst[..., None], axis=-1)[..., 0]
+    step = xp.where(worst_error >= 0, 1.0, -1.0).astype(x.dtype)
+    at_worst = xp.arange(x.shape[-1]) == worst[..., None]
+    fixed = f + at_worst * step[..., None]
+    return xp.where(odd[..., None], fixed, f)
+
+
+def _squared_distance(xp: ModuleType, x: Any, point: Any) -> Any:
+    """Σ (x_i − p_i)² in float64, summed left to right (the same order on NumPy and CuPy)."""
+    error = x.astype(xp.float64) - point.astype(xp.float64)
+    total = error[..., 0] * error[..., 0]
+    for i in range(1, x.shape[-1]):
+        total = total + error[..., i] * error[..., i]
+    return total
+
+
+def _nearer(xp: ModuleType, x: Any, first: Any, second: Any) -> tuple[Any, Any]:
+    """The nearer of two candidates (the first on equal distance) and a mask 'second chosen'."""
+    use_second = _squared_distance(xp, x, second) < _squared_distance(xp, x, first)
+    return xp.where(use_second[..., None], second, first), use_second
+
+
+def _round_e8(xp: ModuleType, x: Any) -> Any:
+    half = x.dtype.type(0.5)
+    first = _round_d(xp, x)
+    second = _round_d(xp, x - half) + half
+    return _nearer(xp, x, first, second)[0]
+
+
+def _round_a2(xp: ModuleType, x: Any) -> tuple[Any, Any]:
+    """A2 point and its integer coordinates in the basis (1, 0), (1/2, √3/2), computed in float64
+    (√3 makes every step inexact; float64 keeps the errors below 2^-31 in the A2 range)."""
+    dtype = x.dtype
+    x = x.astype(xp.float64)
+    sqrt3, half = _SQRT3, 0.5
+    u, v = x[..., 0], x[..., 1] / sqrt3
+    m1, k1 = xp.rint(u), xp.rint(v)
+    m2, k2 = xp.rint(u - half), xp.rint(v - half)
+    first = xp.stack([m1, sqrt3 * k1], axis=-1)
+    second = xp.stack([m2 + half, sqrt3 * (k2 + half)], axis=-1)
+    point, use_second = _nearer(xp, x, first, second)
+    m = xp.where(use_second, m2, m1).astype(xp.int64)
+    k = xp.where(use_second, k2, k1).astype(xp.int64)
+    coset = use_second.astype(xp.int64)
+    # (m, √3k) = (m − k)·(1, 0) + 2k·(1/2, √3/2); the second coset adds (1/2, √3/2).
+    coordinates = xp.stack([m - k, 2 * k + coset], axis=-1)
+    return point.astype(dtype), coordinates
+
+
+@cache
+def _exact_inverse(name: str) -> np.ndarray:
+    """The inverse generator of Z, D4 or E8, in exact rationals (its entries are dyadic)."""
+    from fractions import Fraction
+
+    generator = [[Fraction(v).limit_denominator(2) for v in row] for row in lattice(name).generator]
+    d = len(generator)
+    augmented = [row + [Fraction(int(i == j)) for j in range(d)] for i, row in enumerate(generator)]
+    for col in range(d):
+        pivot = next(r for r in range(col, d) if augmented[r][col] != 0)
+        augmented[col], augmented[pivot] = augmented[pivot], augmented[col]
+        scale = augmented[col][col]
+        augmented[col] = [v / scale for v in augmented[col]]
+        for r in range(d):
+            if r != col and augmented[r][col] != 0:
+                factor = augmented[r][col]
+                pivot_row = augmented[col]
+                augmented[r] = [
+                    v - factor * w for v, w in zip(augmented[r], pivot_row, strict=True)
+                ]
+    inverse = np.array([[float(v) for v in row[d:]] for row in augmented])
+    assert all(float(v) == v for row in augmented for v in row[d:])  # dyadic: exact in float64
+    return inverse
+
+
+def _canonical(name: str) -> str:
+    if not isinstance(name, str) or name.strip().upper() not in LATTICE_NAMES:
+        raise ValueError(f"lattice must be one of {', '.join(LATTICE_NAMES)}, got {name!r}")
+    return name.strip().upper()
+
+
+def _closest(xp: ModuleType, x: Any, name: str) -> Any:
+    if name == "Z":
+        return _round_z(xp, x)
+    if name in ("D", "D4"):
+        return _round_d(xp, x)
+    if name == "E8":
+        return _round_e8(xp, x)
+    return _round_a2(xp, x)[0]
+
+
+def closest_point(x: Any, lattice: str) -> Any:
+    """The closest point of ``lattice`` to each vector along ``x``'s last axis.
+
+    ``lattice`` is "Z" (Z^d), "D" (D_d), "D4", "A2" or "E8"; ``x`` is a float32 or float64 NumPy
+    or CuPy array of any leading shape. Returns an array of the same shape, dtype and module.
+    The tie rule and the range limit are in the module docstring.
+
+    >>> import numpy as np
+    >>> closest_point(np.array([[0.3, 0.4], [0.5, 0.8]]), "A2").round(6).tolist()
+    [[0.0, 0.0], [0.5, 0.866025]]
+    """
+    name = _canonical(lattice)
+    x = _checked(x, name)
+    return _closest(array_module(x), x, name)
+
+
+def closest_point_coordinates(x: Any, lattice_name: str) -> Any:
+    """Integer coordinates (int64) of the closest point of a code lattice (Z, A2, D4, E8).
+
+    The closest point is ``lattice(lattice_name).generator @ coordinates``.
+
+    >>> import numpy as np
+    >>> closest_point_coordinates(np.array([0.6, 0.6, 0.1, 0.1, 0.1, 0.1, 0.1, 0.4]), "E8").tolist()
+    [1, 1, 0, 0, 0, 0, 0, 0]
+    """
+    name = _canonical(lattice_name)
+    if name == "D":
+        raise ValueError("lattice must be a code lattice (Z, A2, D4, E8), got 'D'")
+    code_lattice = lattice(name)
+    x = _checked(x, name)
+    if name == "Z" and x.shape[-1] != 1:
+        raise ValueError(f"x must have last axis 1 for the code lattice Z, got shape {x.shape}")
+    xp = array_module(x)
+    return _coordinates(xp, x, code_lattice)
+
+
+def _coordinates(xp: ModuleType, x: Any, code_lattice: Lattice) -> Any:
+    """Closest point's integer coordinates, without input checks (internal, float64 input)."""
+    if code_lattice.name == "A2":
+        return _round_a2(xp, x)[1]
+    # Exact in int64: 2·point and 2·G⁻¹ are integers (half-integer points, dyadic G⁻¹ with
+    # entries of magnitude <= 6), so every partial sum stays below 2^51·12·8 < 2^58.
+    twice_point = xp.rint(2 * _closest(xp, x, code_lattice.name).astype(xp.float64))
+    twice_inverse = xp.asarray(np.rint(2 * _exact_inverse(code_lattice.name)).astype(np.int64))
+    d = twice_inverse.shape[0]
+    twice_point = twice_point.astype(xp.int64)
+    total = twice_point[..., 0:1] * twice_inverse[:, 0]
+    for j in range(1, d):
+        total = total + twice_point[..., j : j + 1] * twice_inverse[:, j]
+    return total // 4

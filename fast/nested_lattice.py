@@ -1,0 +1,355 @@
+"""The practical universal scheme: nested-lattice quantization of AᵀB (THEORY.md §1.3–1.4; OP, NQ).
+
+Each column of A (n×a) — and, with its own dither, of B (n×b) — is encoded as follows.
+
+1. **Centering and norm.** μ = the column mean as sent (side information below); ā = a − μ;
+   ν = ||ā||. Both are computed in units of the column's largest |entry|, so no column overflows
+   or underflows; a centered norm beyond float64's range raises. Sums that decide the payload are
+   taken in one fixed order (:func:`~quantmm.fast.backend.ordered_sum`) and everything is
+   float64, so NumPy and CuPy, float32 and float64 inputs give the same bytes.
+2. **Rotation.** ā is zero-padded to m = 8·⌈n/8⌉ coordinates and rotated by the seeded randomized
+   Hadamard transform (:class:`~quantmm.fast.rotation.RandomizedHadamard`, shared by A and B, so
+   inner products are preserved), and scaled to x = √m·Hā/ν: ||x||² = m, entries ≈ N(0, 1).
+3. **Time sharing below the code's minimum rate** (THEORY.md §1.1, [paper] "sketching"): only
+   the first s rotated coordinates are sent (s = 8·round(κ·m/8), κ = rate / rate(q = 2)); the
+   decoder uses those and treats the rest as 0, without rescaling. For rate ≥ rate(q = 2), s = m.
+4. **Voronoi code.** x is cut into blocks of 8 and encoded by
+   :class:`~quantmm.fast.voronoi.VoronoiCode` with nesting ratio q and scale list β_1 < … < β_k
+   (default: the list tuned for this lattice, q, k and selection rule,
+   :mod:`quantmm.fast.scale_lists`); q is the largest integer with log2 q + log2(k)/8 ≤ rate.
+   A block with no usable β is an *escape*: it is encoded at β_k·2^e with the smallest usable
+   e ≥ 1, and its index and e are sent. Nothing is clipped, and no overloaded block is decoded.
+5. **Scaling and estimate.** Each column sends one weight w_i and the decoder forms
+
+       Ĉ_ij = (w_A,i·w_B,j / m)·x̂_iᵀŷ_j + n·μ_A,i·μ_B,j.
+
+   ``scaling="mmse"``: blocks take the first β that decodes (NQ's first fit) and
+   w = ν·α with α = x̂ᵀx/||x̂||², the least-squares (MMSE) scalar for this column, computed by
+   the encoder from its own decoding (THEORY.md §1.3's α = 1 − 2^(−2R) is its ideal-code
+   value; first fit correlates the error with x, so a formula in the known error energy alone
+   would over-shrink; see :mod:`quantmm.fast.scale_lists`).
+   ``scaling="unbiased"``: blocks take the first β at which they *cannot* overload for any
+   dither (:meth:`~quantmm.fast.voronoi.VoronoiCode.norm_safe_scale_index`, a choice that depends
+   on x alone) and w = ν. The dithered errors are then independent of x with mean zero, so over
+   the shared randomness E[Ĉ] = AᵀB (up to the rounding of μ and w as sent).
+
+The payloads (:mod:`quantmm.fast.packing`) hold μ and w as float32 (as float64 when a value lies
+outside float32's normal range, so huge and tiny matrices are encoded faithfully), the codes
+packed in base q, the scale indices in base k, and the escapes (32-bit block index and 8-bit
+exponent each); the rate is measured from the payload's length.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> A, B = rng.normal(size=(256, 3)), rng.normal(size=(256, 2))
+>>> kernel = NestedLatticeMatmul(rate=4.06, seed=1)
+>>> kernel.q, kernel.betas == default_betas("E8", 14, 4)
+(14, True)
+>>> C = kernel.estimate(kernel.encode_a(A), kernel.encode_b(B))
+>>> bool(np.linalg.norm(C - A.T @ B) < 0.2 * np.linalg.norm(A.T @ B))
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .backend import device_module, ordered_sum, to_numpy, validated_array
+from .counter_random import STREAM_DITHER_A, STREAM_DITHER_B, validated_seed
+from .lattices import lattice as code_lattice
+from .packing import pack_payload, unpack_payload
+from .rotation import RandomizedHadamard
+from .scale_lists import default_betas
+from .voronoi import BLOCK, VoronoiCode, _validated_betas
+
+__all__ = ["NestedLatticeMatmul"]
+
+_KIND = "NestedLatticeMatmul"
+_CHUNK_ENTRIES = 1 << 18  # columns are encoded in chunks of about this many entries
+_MAX_DOUBLINGS = 255  # |x| <= √m after normalization, far below β_k·2^255
+
+
+_FLOAT32_NORMAL = (2.0**-126, float(np.finfo(np.float32).max))
+
+
+def _side_value(xp: Any, values: Any) -> Any:
+    """Side information as sent: rounded to float32 where that stays a normal float32 (or 0),
+    kept in float64 otherwise, so no mean or weight ever overflows, underflows or loses more
+    than float32's relative precision 2^-24."""
+    magnitude = xp.abs(values)
+    fits = (magnitude == 0) | (
+        (magnitude >= _FLOAT32_NORMAL[0]) & (magnitude <= _FLOAT32_NORMAL[1])
+    )
+    rounded = xp.where(fits, values, 0.0).astype(xp.float32).astype(xp.float64)
+    return xp.where(fits, rounded, values)
+
+
+def _side_field(values: np.ndarray) -> np.ndarray:
+    """The payload field for side values: float32 if every value is a float32, else float64."""
+    with np.errstate(over="ignore", under="ignore"):
+        narrow = values.astype(np.float32)
+    return narrow if np.array_equal(narrow.astype(np.float64), values) else values
+
+
+def _code_rate(q: int, k: int) -> float:
+    return math.log2(q) + math.log2(k) / BLOCK
+
+
+class NestedLatticeMatmul:
+    """Nested-lattice quantizer of A and B for estimating AᵀB (module docstring).
+
+    ``rate``: the budget in bits per entry for the code (log2 q + log2(k)/8; the float32 means and
+    norms and the payload header come on top and are counted in the payload). ``lattice``: Z, A2,
+    D4 or E8. ``betas``: the scale list (default: tuned, see :mod:`quantmm.fast.scale_lists`);
+    ``scales``: k when ``betas`` is not given. ``scaling``: "mmse" or "unbiased". ``seed``: the
+    shared randomness (rotation and dithers). ``device``: "cpu" (NumPy) or "gpu" (CuPy).
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        lattice: str = "E8",
+        *,
+        betas: Sequence[float] | None = None,
+        scales: int = 4,
+        scaling: str = "mmse",
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate):
+            raise ValueError(f"rate must be a finite positive number, got {rate!r}")
+        if not rate > 0:
+            raise ValueError(f"rate must be positive, got {rate!r}")
+        self.lattice = code_lattice(lattice)
+        if betas is None:
+            if isinstance(scales, bool) or not isinstance(scales, int) or not 1 <= scales <= 16:
+                raise ValueError(f"scales must be an integer in [1, 16], got {scales!r}")
+            k = scales
+        else:
+            k = len(_validated_betas(betas))
+        if scaling not in ("mmse", "unbiased"):
+            raise ValueError(f"scaling must be 'mmse' or 'unbiased', got {scaling!r}")
+        q = 2
+        while q < 65536 and _code_rate(q + 1, k) <= rate + 1e-12:
+            q += 1
+        self.q = q
+        self.sketch_fraction = min(1.0, rate / _code_rate(2, k))
+        self.rate = float(rate)
+        self.betas = (
+            _validated_betas(betas)
+            if betas is not None
+            else default_betas(
+                self.lattice.name, q, k, "first_fit" if scaling == "mmse" else "norm_safe"
+            )
+        )
+        self.scaling = scaling
+        self.seed = validated_seed(seed)
+        self.device = device
+        self.xp = device_module(device)
+
+    # -- configuration shared by encoder and decoder -------------------------------------------
+
+    def _config(self) -> str:
+        """A fingerprint of everything the decoder must share with the encoder (16 hex digits)."""
+        config = {
+            "lattice": self.lattice.name,
+            "q": self.q,
+            "betas": [b.hex() for b in self.betas],
+            "rate": self.rate.hex(),
+            "scaling": self.scaling,
+            "seed": self.seed,
+        }
+        text = json.dumps(config, sort_keys=True).encode()
+        return hashlib.sha256(text).hexdigest()[:16]
+
+    def _code(self, side: str) -> VoronoiCode:
+        stream = STREAM_DITHER_A if side == "a" else STREAM_DITHER_B
+        return VoronoiCode(self.lattice.name, self.q, self.betas, seed=self.seed, stream=stream)
+
+    def _kept(self, padded: int) -> int:
+        """s: the rotated coordinates sent (all of them unless time sharing)."""
+        if self.sketch_fraction >= 1.0:
+            return padded
+        return max(BLOCK, BLOCK * round(self.sketch_fraction * padded / BLOCK))
+
+    # -- encoder ---------------------------------------------------------------------------------
+
+    def encode_a(self, A: Any) -> bytes:
+        """The payload for A (n×a, float32 or float64)."""
+        return self._encode(A, "A", "a")
+
+    def encode_b(self, B: Any) -> bytes:
+        """The payload for B (n×b, float32 or float64)."""
+        return self._encode(B, "B", "b")
+
+    def _encode(self, matrix: Any, name: str, side: str) -> bytes:
+        xp = self.xp
+        matrix = validated_array(matrix, name, ndim=2, xp=xp)
+        n, columns = matrix.shape
+        padded = BLOCK * -(-n // BLOCK)
+        kept = self._kept(padded)
+        rotation = RandomizedHadamard(padded, self.seed)
+        code = self._code(side)
+        blocks_per_column = kept // BLOCK
+        means = xp.zeros(columns, dtype=xp.float64)
+        weights = xp.zeros(columns, dtype=xp.float64)
+        code_dtype = xp.uint8 if self.q <= 256 else xp.uint16
+        codes = xp.zeros((columns * blocks_per_column, BLOCK), dtype=code_dtype)
+        scale_index = xp.zeros(columns * blocks_per_column, dtype=xp.uint8)
+        escape_blocks, escape_exponents = [], []
+        chunk = max(1, _CHUNK_ENTRIES // padded)
+        for start in range(0, columns, chunk):
+            stop = min(columns, start + chunk)
+            # Work in units of the column's largest |entry| so nothing overflows or underflows.
+            part = matrix[:, start:stop].astype(xp.float64)
+            largest = xp.abs(part).max(axis=0)
+            unit_scale = xp.where(largest > 0, largest, 1.0)
+            part /= unit_scale
+            mean = _side_value(xp, unit_scale * (ordered_sum(part) / n))
+            means[start:stop] = mean
+            centered = xp.zeros((padded, stop - start), dtype=xp.float64)
+            centered[:n] = part - mean / unit_scale
+            del part
+            size = xp.sqrt(ordered_sum(centered * centered))
+            norm = size * unit_scale
+            if not bool(xp.isfinite(norm).all()):
+                raise ValueError(f"{name} has a centered column whose norm overflows float64")
+            safe = xp.where(size > 0, size, 1.0)
+            x = rotation.apply(centered)[:kept] * (math.sqrt(padded) / safe)
+            x = xp.where(size > 0, x, 0.0)
+            blocks = x.T.reshape(-1, BLOCK)
+            first = start * blocks_per_column
+            index = xp.arange(first, first + blocks.shape[0], dtype=xp.int64)
+            if self.scaling == "mmse":
+                words = code.encode(blocks, index)
+            else:
+                chosen = code.norm_safe_scale_index(blocks)
+                usable = chosen < code.scales
+                words = code.encode(blocks, index, xp.where(usable, chosen, 0))
+                words = type(words)(words.codes, words.scale_index, words.overloaded | ~usable)
+            block_scale = xp.asarray(np.asarray(self.betas))[
+                xp.minimum(words.scale_index, code.scales - 1).astype(xp.int64)
+            ]
+            block_codes = words.codes
+            if bool(words.overloaded.any()):
+                where = xp.nonzero(words.overloaded)[0]
+                escaped_codes, exponents = self._escape(code, blocks[where], index[where])
+                block_codes[where] = escaped_codes.astype(block_codes.dtype)
+                block_scale[where] = self.betas[-1] * xp.asarray(2.0 ** exponents.astype(float))
+                escape_blocks.append(to_numpy(index[where]))
+                escape_exponents.append(exponents)
+            codes[first : first + blocks.shape[0]] = block_codes
+            scale_index[first : first + blocks.shape[0]] = xp.where(
+                words.overloaded, 0, words.scale_index
+            )
+            weights[start:stop] = self._weights(code, block_codes, block_scale, index, x, norm)
+        fields: dict[str, tuple[np.ndarray, int | None]] = {
+            "means": (_side_field(to_numpy(means)), None),
+            "weights": (_side_field(to_numpy(weights)), None),
+            "codes": (to_numpy(codes).reshape(-1), self.q),
+        }
+        if len(self.betas) > 1:
+            fields["scale_index"] = (to_numpy(scale_index), len(self.betas))
+        blocks_total = columns * blocks_per_column
+        escape_dtype = np.uint32 if blocks_total < 2**32 else np.uint64
+        fields["escape_blocks"] = (
+            np.concatenate(escape_blocks).astype(escape_dtype)
+            if escape_blocks
+            else np.zeros(0, escape_dtype),
+            None,
+        )
+        fields["escape_exponents"] = (
+            np.concatenate(escape_exponents) if escape_exponents else np.zeros(0, np.uint8),
+            None,
+        )
+        meta = {"config": self._config(), "side": side, "n": n, "columns": columns, "kept": kept}
+        return pack_payload(_KIND, meta, fields)
+
+    def _weights(self, code, codes, scale, index, x, norm) -> Any:
+        """Per-column weights w = ν·α as sent: α = x̂ᵀx/||x̂||² for MMSE, 1 for unbiased."""
+        xp = self.xp
+        if self.scaling == "unbiased":
+            return _side_value(xp, norm)
+        decoded = code.decode_at_scale(codes, scale, code.dither(index))
+        decoded = decoded.reshape(x.shape[1], x.shape[0]).T
+        energy = ordered_sum(decoded * decoded)
+        alpha = ordered_sum(decoded * x) / xp.where(energy > 0, energy, 1.0)
+        return _side_value(xp, norm * alpha)
+
+    def _escape(self, code: VoronoiCode, blocks: Any, index: Any) -> tuple[Any, np.ndarray]:
+        """Codes of blocks with no usable β, at β_k·2^e with the smallest usable e ≥ 1.
+
+        Usable means: decodes exactly (MMSE, first fit), or cannot overload for any dither
+        (unbiased, norm-safe: a choice that depends on the block alone).
+        """
+        xp = self.xp
+        z = code.dither(index)
+        codes = xp.zeros(blocks.shape, dtype=xp.uint16)
+        exponents = np.zeros(blocks.shape[0], dtype=np.uint8)
+        remaining = np.arange(blocks.shape[0])
+        for e in range(1, _MAX_DOUBLINGS + 1):
+            beta = self.betas[-1] * 2.0**e
+            part = blocks[xp.asarray(remaining)]
+            trial, fine = code.encode_at_scale(part, beta, z[xp.asarray(remaining)])
+            if self.scaling == "unbiased":
+                at_scale = VoronoiCode(code.lattice.name, code.q, (beta,), code.seed, code.stream)
+                fine = fine & (at_scale.norm_safe_scale_index(part) == 0)
+            fine_host = to_numpy(fine)
+            done = remaining[fine_host]
+            codes[xp.asarray(done)] = trial[fine]
+            exponents[done] = e
+            remaining = remaining[~fine_host]
+            if remaining.size == 0:
+                return codes, exponents
+        raise RuntimeError("a block could not be encoded at any scale (please report this)")
+
+    # -- decoder ---------------------------------------------------------------------------------
+
+    def _decode(self, payload: bytes, side: str) -> dict[str, Any]:
+        meta, fields = unpack_payload(payload, _KIND)
+        if meta.get("config") != self._config():
+            raise ValueError(
+                f"payload_{side} was written by a kernel with another configuration (lattice, q, "
+                f"betas, rate, scaling or seed): fingerprint {meta.get('config')} against "
+                f"{self._config()}"
+            )
+        if meta.get("side") != side:
+            raise ValueError(f"payload_{side} is an encoding of {meta.get('side')!r}, not {side!r}")
+        xp = self.xp
+        kept, columns = meta["kept"], meta["columns"]
+        code = self._code(side)
+        codes = xp.asarray(fields["codes"].reshape(-1, BLOCK))
+        betas = np.asarray(self.betas)
+        scale = fields.get("scale_index", np.zeros(codes.shape[0], dtype=np.uint8))
+        beta = betas[scale.astype(np.int64)]
+        escapes = fields["escape_blocks"].astype(np.int64)
+        beta[escapes] = betas[-1] * 2.0 ** fields["escape_exponents"].astype(np.float64)
+        beta = xp.asarray(beta)
+        index = xp.arange(codes.shape[0], dtype=xp.int64)
+        values = code.decode_at_scale(codes, beta, code.dither(index))
+        decoded = values.reshape(columns, kept).T
+        return {
+            "n": meta["n"],
+            "padded": BLOCK * -(-meta["n"] // BLOCK),
+            "decoded": decoded,
+            "means": xp.asarray(fields["means"]).astype(xp.float64),
+            "weights": xp.asarray(fields["weights"]).astype(xp.float64),
+        }
+
+    def estimate(self, payload_a: bytes, payload_b: bytes) -> Any:
+        """Ĉ ≈ AᵀB (a×b, float64 on the kernel's device) from the two payloads alone."""
+        a = self._decode(payload_a, "a")
+        b = self._decode(payload_b, "b")
+        if a["n"] != b["n"]:
+            raise ValueError(f"payloads are for n = {a['n']} (A) and n = {b['n']} (B) rows")
+        inner = a["decoded"].T @ b["decoded"]
+        weight_a = a["weights"] / math.sqrt(a["padded"])
+        weight_b = b["weights"] / math.sqrt(b["padded"])
+        return weight_a[:, None] * inner * weight_b[None, :] + a["n"] * (
+            a["means"][:, None] * b["means"][None, :]
+        )

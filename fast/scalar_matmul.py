@@ -1,0 +1,285 @@
+"""Entrywise scalar quantization for matrix multiplication, on NumPy or CuPy (THEORY.md §2, AKP).
+
+:class:`ScalarMatmul` implements the :class:`~quantmm.protocol.MatmulQuantizer` protocol
+(THEORY.md §1: A is n×a, B is n×b, C ≈ AᵀB). Every column of A (and of B) is normalized by its
+root mean square, every entry of the normalized column is quantized by one K-level codebook
+designed for a unit-variance Gaussian pair (THEORY.md §2.4), and the decoder multiplies the
+reconstructions: C = Âᵀ B̂ with Â[:, j] = s_j·Q(A[:, j]/s_j).
+
+**Codebook.** ``quantmm.reference.design_codebook(design, rho, K, digits=17, k=k)`` (certified
+mpmath), each level and threshold rounded to the nearest float64; cached per (design, ρ, K, k).
+ρ is passed to the reference as the exact value of the float given. Cells follow the reference's
+rule (:class:`~quantmm.reference.ScalarCodebook`): x maps to level i of the cell
+(t_(i−1), t_i], so a value equal to a threshold goes to the lower level; that is
+``searchsorted(thresholds, x, side="left")``.
+
+**Scales.** s = sqrt(mean(col²)) in float64, formed without overflow or underflow as
+m·sqrt(Σ (col/m)² / n) with m = max |col|, the sum taken in a fixed pairwise order (adjacent
+pairs, then pairs of pairs, …) so that NumPy and CuPy give the same bits. The normalized entries
+are col/s. A zero column has s = 0: its codes are those of 0 and it decodes to exact zeros (a
+column whose scale underflows to 0 is treated the same). Scales are stored as float64: float32
+would overflow or flush to zero for float64 columns outside float32's range (and its rounding
+changes the distortion only by a relative ~1e−7, below any statistical resolution); float64
+costs 64/n bits per entry (0.016 at n = 4096) against 32/n.
+
+**Payload.** :func:`~quantmm.fast.packing.pack_payload` of kind ``"ScalarMatmul"``: the codes
+(n×a, packed at radix K, i.e. :func:`~quantmm.fast.packing.bits_per_code` bits each), the a
+scales (raw little-endian float64) and a header whose meta holds the shape and the kernel's
+parameters (design, levels, rho, k); :meth:`ScalarMatmul.estimate` refuses payloads written with
+other parameters.
+
+>>> import numpy as np
+>>> from quantmm.protocol import bits_per_entry
+>>> kernel = ScalarMatmul(4, "lloyd_max")
+>>> rng = np.random.default_rng(0)
+>>> A, B = rng.standard_normal((1024, 3)), rng.standard_normal((1024, 2))
+>>> payload_a, payload_b = kernel.encode_a(A), kernel.encode_b(B)
+>>> C = kernel.estimate(payload_a, payload_b)
+>>> C.shape, C.dtype
+((3, 2), dtype('float64'))
+>>> round(bits_per_entry(payload_a, A.shape), 3)  # 2 bits per code + scales + header
+2.729
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .backend import device_module, ordered_sum, to_numpy, validated_array
+from .functions import _nearest_float
+from .packing import pack_payload, unpack_payload
+
+__all__ = ["FloatCodebook", "ScalarMatmul"]
+
+#: The payload kind written by :class:`ScalarMatmul`.
+KIND = "ScalarMatmul"
+#: Reference digits behind the float64 codebooks (then rounded to the nearest float64).
+_CODEBOOK_DIGITS = 17
+
+
+class FloatCodebook(NamedTuple):
+    """A K-level codebook in float64: ``levels`` (K, increasing) and ``thresholds`` (K − 1)."""
+
+    levels: np.ndarray
+    thresholds: np.ndarray
+
+
+@functools.lru_cache(maxsize=128)
+def _float_codebook(
+    design: str, rho: float, levels: int, k: int | None
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The reference codebook (THEORY.md §2.4) rounded to float64, checked still regular."""
+    from quantmm.reference import design_codebook
+
+    book = design_codebook(design, Fraction(rho), levels, digits=_CODEBOOK_DIGITS, k=k)
+    points = tuple(_nearest_float(v) for v in book.levels)
+    thresholds = tuple(_nearest_float(v) for v in book.thresholds)
+    for i, threshold in enumerate(thresholds):
+        if not points[i] < threshold < points[i + 1]:
+            raise ValueError(
+                f"the {design} codebook with {levels} levels is not regular after rounding to "
+                f"float64 at threshold {i}"
+            )
+    return points, thresholds
+
+
+def _validated_levels(levels: Any) -> int:
+    if isinstance(levels, (bool, np.bool_)) or not isinstance(levels, numbers.Integral):
+        raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
+    if int(levels) < 2:
+        raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
+    return int(levels)
+
+
+def _validated_rho(rho: Any) -> float:
+    if isinstance(rho, (bool, np.bool_)) or not isinstance(rho, numbers.Real):
+        raise ValueError(f"rho must be a real number in [-1, 1], got {rho!r}")
+    value = float(rho)
+    if not math.isfinite(value) or not -1.0 <= value <= 1.0:
+        raise ValueError(f"rho must be a finite number in [-1, 1], got {rho!r}")
+    return value
+
+
+def _validated_k(k: Any) -> int | None:
+    if k is None:
+        return None
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or int(k) < 1:
+        raise ValueError(f"k must be None or an integer >= 1 (the inner dimension), got {k!r}")
+    return int(k)
+
+
+def _column_scales(x, xp):
+    """s = sqrt(mean(col²)) per column, as m·sqrt(Σ (col/m)²/n) with m = max |col| (no overflow
+    or underflow of the squares); 0 for a zero column."""
+    largest = xp.max(xp.abs(x), axis=0)
+    unit = x / xp.where(largest > 0, largest, 1.0)
+    mean_square = ordered_sum(unit * unit) / x.shape[0]
+    return largest * xp.sqrt(mean_square)
+
+
+class ScalarMatmul:
+    """Quantize A and B entrywise with one K-level scalar codebook after per-column RMS scaling,
+    and estimate AᵀB as Âᵀ B̂ (THEORY.md §2, AKP; the protocol of THEORY.md §1).
+
+    ``levels`` is K ≥ 2, ``design`` one of :data:`quantmm.reference.DESIGNS` (``opt``, ``pd``,
+    ``lloyd_max``, ``uniform``, ``matmul_lloyd``, ``matmul_lloyd_bias``), ``rho`` the correlation
+    in [−1, 1] the codebook is designed for, ``k`` the inner dimension (``matmul_lloyd_bias``
+    only), ``device`` ``"cpu"`` (NumPy) or ``"gpu"`` (CuPy). The estimate is float64 on the
+    device. See the module docstring for the scales and the payload.
+
+    >>> import numpy as np
+    >>> kernel = ScalarMatmul(2, "lloyd_max")
+    >>> kernel.codebook.levels.round(6).tolist()  # ±√(2/π)
+    [-0.797885, 0.797885]
+    >>> kernel.quantize(np.array([-0.1, 0.0, 2.5])).round(6).tolist()  # 0 goes to the lower level
+    [-0.797885, -0.797885, 0.797885]
+    >>> A = np.array([[1.0, 0.0], [-3.0, 0.0]])
+    >>> C = kernel.estimate(kernel.encode_a(A), kernel.encode_b(A))
+    >>> (C * np.pi).round(9).tolist()  # s = √5, Â = ±√5·√(2/π): 2·5·(2/π) = 20/π; zeros stay 0
+    [[20.0, 0.0], [0.0, 0.0]]
+    """
+
+    def __init__(
+        self,
+        levels: int,
+        design: str,
+        rho: float = 0.0,
+        *,
+        k: int | None = None,
+        device: str = "cpu",
+    ) -> None:
+        from quantmm.reference import DESIGNS
+
+        self._size = _validated_levels(levels)
+        if design not in DESIGNS:
+            raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
+        self._design = design
+        self._rho = _validated_rho(rho)
+        self._k = _validated_k(k)
+        self._device = device
+        self._xp = device_module(device)
+        points, thresholds = _float_codebook(design, self._rho, self._size, self._k)
+        self._host_levels = np.array(points, dtype=np.float64)
+        self._host_thresholds = np.array(thresholds, dtype=np.float64)
+        self._levels = self._xp.asarray(self._host_levels)
+        self._thresholds = self._xp.asarray(self._host_thresholds)
+
+    def __repr__(self) -> str:
+        extra = "" if self._k is None else f", k={self._k}"
+        return (
+            f"ScalarMatmul({self._size}, {self._design!r}, rho={self._rho!r}{extra}, "
+            f"device={self._device!r})"
+        )
+
+    @property
+    def levels(self) -> int:
+        """K, the number of levels."""
+        return self._size
+
+    @property
+    def design(self) -> str:
+        """The design name (one of :data:`quantmm.reference.DESIGNS`)."""
+        return self._design
+
+    @property
+    def rho(self) -> float:
+        """The correlation the codebook is designed for."""
+        return self._rho
+
+    @property
+    def k(self) -> int | None:
+        """The inner dimension the ``matmul_lloyd_bias`` codebook is designed for, else None."""
+        return self._k
+
+    @property
+    def device(self) -> str:
+        """``"cpu"`` or ``"gpu"``."""
+        return self._device
+
+    @property
+    def codebook(self) -> FloatCodebook:
+        """The unit-variance codebook in float64 (NumPy copies)."""
+        return FloatCodebook(self._host_levels.copy(), self._host_thresholds.copy())
+
+    def _parameters(self) -> dict[str, Any]:
+        return {"design": self._design, "levels": self._size, "rho": self._rho, "k": self._k}
+
+    def _codes(self, values):
+        """The cell index of each entry: i with t_(i−1) < x ≤ t_i."""
+        flat = values.reshape(-1)
+        return self._xp.searchsorted(self._thresholds, flat, side="left").reshape(values.shape)
+
+    def quantize(self, x: Any):
+        """Q(x) entrywise with the unit-variance codebook (no scaling), float64 on the device.
+
+        >>> ScalarMatmul(3, "pd").quantize([-0.5, 0.5]).tolist()  # Panter–Dite: 0, ±√3·Φ⁻¹(5/6)
+        [0.0, 0.0]
+        """
+        values = validated_array(x, "x", xp=self._xp).astype(self._xp.float64)
+        return self._levels[self._codes(values)]
+
+    def _encode(self, matrix: Any, name: str) -> bytes:
+        xp = self._xp
+        x = validated_array(matrix, name, ndim=2, xp=xp).astype(xp.float64)
+        scales = _column_scales(x, xp)
+        normalized = x / xp.where(scales > 0, scales, 1.0)
+        codes = self._codes(normalized)
+        meta = {"shape": [int(size) for size in x.shape], **self._parameters()}
+        fields = {
+            "codes": (to_numpy(codes), self._size),
+            "scales": (to_numpy(scales).astype("<f8"), None),
+        }
+        return pack_payload(KIND, meta, fields)
+
+    def encode_a(self, A: Any) -> bytes:
+        """The message for A (n×a, float32 or float64): codes, column scales and a header."""
+        return self._encode(A, "A")
+
+    def encode_b(self, B: Any) -> bytes:
+        """The message for B (n×b, float32 or float64): codes, column scales and a header."""
+        return self._encode(B, "B")
+
+    def _decode(self, payload: bytes, name: str):
+        """Â (n×a) on the device from a payload, after checking it is one of ours."""
+        try:
+            meta, fields = unpack_payload(payload, KIND)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{name}: {error}") from None
+        written = {key: meta.get(key) for key in self._parameters()}
+        if written != self._parameters():
+            raise ValueError(
+                f"{name} was written by a ScalarMatmul with parameters {written}, this kernel "
+                f"has {self._parameters()}"
+            )
+        shape = meta.get("shape")
+        codes, scales = fields.get("codes"), fields.get("scales")
+        if (
+            codes is None
+            or scales is None
+            or not isinstance(shape, list)
+            or list(codes.shape) != shape
+            or len(shape) != 2
+            or list(scales.shape) != shape[1:]
+            or scales.dtype != np.dtype("<f8")
+        ):
+            raise ValueError(f"{name}: the payload's fields do not match its shape {shape}")
+        xp = self._xp
+        points = self._levels[xp.asarray(codes.astype(np.int64))]
+        return points * xp.asarray(scales)
+
+    def estimate(self, payload_a: bytes, payload_b: bytes):
+        """Âᵀ B̂ (a×b, float64 on the device) from the two payloads alone."""
+        A_hat = self._decode(payload_a, "payload_a")
+        B_hat = self._decode(payload_b, "payload_b")
+        if A_hat.shape[0] != B_hat.shape[0]:
+            raise ValueError(
+                f"payload_a holds n = {A_hat.shape[0]} rows but payload_b holds "
+                f"n = {B_hat.shape[0]}; AᵀB needs the same n"
+            )
+        return A_hat.T @ B_hat

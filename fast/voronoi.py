@@ -1,0 +1,276 @@
+"""Voronoi (self-similar nested-lattice) codes with dither and scale lists (THEORY.md §1.4).
+
+For a code lattice Λ ⊂ R^d (Z, A2, D4 or E8; :func:`quantmm.fast.lattices.lattice`) with generator
+G and nesting ratio q, the code Λ ∩ q·V(Λ) has q^d points. With scale β and dither z uniform on
+V(Λ) (OP; NQ):
+
+    encode: t = Q_Λ(x/β + z),  c = G⁻¹t mod q
+    decode: y = G·c − z,        x̂ = β·(y − q·Q_Λ(y/q))
+
+**Blocks.** Vectors are cut into *scale blocks* of 8 entries (one E8 vector, two D4, four A2,
+eight Z). Each scale block gets one scale from the list β_1 < … < β_k: the first that does not
+overload. Its index costs log2(k) bits per 8 entries, so the nominal rate is
+log2(q) + log2(k)/8 bits per entry (NQ's choice is E8, q = 14, k = 4).
+
+**Dither.** z for lattice block j of scale block b is z = v − Q_Λ(v), v = G·u with u uniform on
+[0, 1)^d from the counter-based generator at (seed, b, coordinate): uniform on the Voronoi cell,
+independent across blocks, and a function of the seed and the block's index alone, so any subset of
+blocks decodes in any order, on NumPy or CuPy, with the same result.
+
+**Overload, exactly.** NQ's test is Q_Λ((t − z)/q) ≠ 0. Here the encoder runs the decoder itself
+(the same floating-point operations the decoder will run) and calls a block overloaded unless
+the decoded lattice point, compared in integer coordinates, is t: so whenever no overload is
+flagged,
+decoding gives back t − z exactly as the encoder had it, and a block flagged overloaded at every
+scale gets the scale index k, which :meth:`VoronoiCode.decode` refuses to decode. Blocks with an
+entry of x/β + z beyond q·(covering radius + 1) are overloaded without decoding (they cannot lie
+in q·V(Λ)).
+
+Computation is float64 throughout (float32 input is widened exactly), so float32 and float64 inputs
+holding the same values give the same codes.
+
+>>> import numpy as np
+>>> code = VoronoiCode("E8", q=14, betas=(0.35, 0.45, 0.6, 0.9), seed=3)
+>>> x = np.random.default_rng(0).normal(size=(5, 8))
+>>> words = code.encode(x)
+>>> words.codes.shape, bool(words.overloaded.any())
+((5, 8), False)
+>>> error = code.decode(words.codes, words.scale_index) - x
+>>> bool(np.abs(error).max() < 0.9)
+True
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .backend import array_module, validated_array
+from .counter_random import STREAM_DITHER_A, uniform, validated_seed
+from .lattices import Lattice, _closest, _coordinates
+from .lattices import lattice as code_lattice
+
+__all__ = ["BLOCK", "OverloadError", "VoronoiCode", "VoronoiCodewords"]
+
+#: Entries per scale block (one scale index each).
+BLOCK = 8
+
+
+class OverloadError(ValueError):
+    """Raised when asked to decode a block that overloaded at every scale."""
+
+
+@dataclass(frozen=True)
+class VoronoiCodewords:
+    """The encoder's output for N scale blocks.
+
+    ``codes`` (N, 8) integers in [0, q); ``scale_index`` (N,) integers in [0, k], k meaning
+    "overloaded at every scale"; ``overloaded`` (N,) booleans, ``scale_index == k``.
+    """
+
+    codes: Any
+    scale_index: Any
+    overloaded: Any
+
+
+def _validated_betas(betas: Sequence[float]) -> tuple[float, ...]:
+    try:
+        values = tuple(float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise TypeError(f"betas must be a sequence of positive floats, got {betas!r}") from None
+    if not values or not all(math.isfinite(b) and b > 0 for b in values):
+        raise ValueError(
+            f"betas must be a non-empty sequence of finite positive floats, got {betas!r}"
+        )
+    if any(b >= c for b, c in itertools.pairwise(values)):
+        raise ValueError(f"betas must be strictly increasing, got {values}")
+    if len(values) > 255:
+        raise ValueError(f"betas must hold at most 255 scales, got {len(values)}")
+    return values
+
+
+class VoronoiCode:
+    """The dithered Voronoi code of ``lattice`` with nesting ratio ``q`` and scale list ``betas``.
+
+    ``q`` is an integer in [2, 65536]; ``betas`` a strictly increasing sequence of positive
+    scales; ``seed`` an integer in [0, 2^64) that fixes the dither. See the module docstring.
+    """
+
+    def __init__(
+        self,
+        lattice: str = "E8",
+        q: int = 14,
+        betas: Sequence[float] = (1.0,),
+        seed: int = 0,
+        stream: int = STREAM_DITHER_A,
+    ) -> None:
+        self.lattice: Lattice = code_lattice(lattice)
+        if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or not 2 <= q <= 65536:
+            raise ValueError(f"q must be an integer in [2, 65536], got {q!r}")
+        self.q = int(q)
+        self.betas = _validated_betas(betas)
+        self.seed = validated_seed(seed)
+        self.stream = stream
+
+    @property
+    def scales(self) -> int:
+        """k, the number of scales."""
+        return len(self.betas)
+
+    @property
+    def rate(self) -> float:
+        """Nominal bits per entry: log2(q) + log2(k)/8 (THEORY.md §1.4)."""
+        return math.log2(self.q) + math.log2(self.scales) / BLOCK
+
+    def error_second_moment(self, beta: float) -> float:
+        """E[(x̂ − x)²] per entry at scale β when no overload: β²·σ²(Λ) (dither makes it exact)."""
+        return beta * beta * self.lattice.second_moment
+
+    def dither(self, block_index: Any) -> Any:
+        """The dither of the given scale blocks, shape (N, 8), float64, on block_index's module."""
+        xp = array_module(block_index)
+        d = self.lattice.dimension
+        coordinate = xp.arange(BLOCK, dtype=xp.int64)[None, :]
+        u = uniform(xp, self.seed, self.stream, (block_index[:, None], coordinate))
+        u = u.reshape(-1, BLOCK // d, d)
+        generator = xp.asarray(self.lattice.generator)
+        v = u @ generator.T
+        return (v - _closest(xp, v, self.lattice.name)).reshape(-1, BLOCK)
+
+    def _blocks(self, x: Any, name: str) -> Any:
+        x = validated_array(x, name, ndim=2)
+        if x.shape[1] != BLOCK:
+            raise ValueError(f"{name} must have shape (N, {BLOCK}), got {tuple(x.shape)}")
+        return x.astype(array_module(x).float64)
+
+    def _block_index(self, xp: Any, block_index: Any, count: int) -> Any:
+        if block_index is None:
+            return xp.arange(count, dtype=xp.int64)
+        block_index = xp.asarray(block_index)
+        if block_index.shape != (count,) or block_index.dtype.kind not in "iu":
+            raise ValueError(f"block_index must be {count} integers, got {block_index!r}")
+        if count and int(block_index.min()) < 0:
+            raise ValueError("block_index must be non-negative")
+        return block_index.astype(xp.int64)
+
+    def _decoded_coordinates(self, xp: Any, codes: Any, z: Any) -> tuple[Any, Any]:
+        """Decoder: integer coordinates of t̂ = G·c − q·Q(y/q), and the value y − q·Q(y/q)."""
+        d = self.lattice.dimension
+        generator = xp.asarray(self.lattice.generator)
+        c = codes.reshape(-1, BLOCK // d, d).astype(xp.float64)
+        zz = z.reshape(-1, BLOCK // d, d)
+        y = c @ generator.T - zz
+        wrapped = _coordinates(xp, y / self.q, self.lattice)
+        coordinates = codes.reshape(-1, BLOCK // d, d).astype(xp.int64) - self.q * wrapped
+        value = coordinates.astype(xp.float64) @ generator.T - zz
+        return coordinates, value.reshape(-1, BLOCK)
+
+    def encode_at_scale(self, x: Any, beta: float, z: Any) -> tuple[Any, Any]:
+        """Codes (N, 8) of x (N, 8, float64) at scale β with dither z; mask 'decodes to t'."""
+        xp = array_module(x)
+        d = self.lattice.dimension
+        v = x / beta + z
+        bound = self.q * (self.lattice.covering_radius + 1.0)
+        outside = (xp.abs(v) > bound).any(axis=1)
+        v = xp.where(outside[:, None], 0.0, v)
+        coordinates = _coordinates(xp, v.reshape(-1, BLOCK // d, d), self.lattice)
+        codes = xp.remainder(coordinates, self.q)
+        decoded, _ = self._decoded_coordinates(xp, codes, z)
+        fine = (decoded == coordinates).reshape(-1, BLOCK).all(axis=1) & ~outside
+        dtype = xp.uint8 if self.q <= 256 else xp.uint16
+        return codes.reshape(-1, BLOCK).astype(dtype), fine
+
+    def encode(self, x: Any, block_index: Any = None, scale_index: Any = None) -> VoronoiCodewords:
+        """Encode the scale blocks ``x`` (N, 8).
+
+        Without ``scale_index`` each block takes the first scale that does not overload (NQ's
+        first fit); with it (N integers in [0, k)) each block is encoded at its given scale and
+        blocks that overload there are flagged. ``block_index`` (N integers, default 0…N−1)
+        names each block for the dither.
+        """
+        x = self._blocks(x, "x")
+        xp = array_module(x)
+        index = self._block_index(xp, block_index, x.shape[0])
+        z = self.dither(index)
+        k = self.scales
+        codes = xp.zeros(x.shape, dtype=xp.uint8 if self.q <= 256 else xp.uint16)
+        if scale_index is not None:
+            scale_index = xp.asarray(scale_index)
+            if scale_index.shape != (x.shape[0],) or scale_index.dtype.kind not in "iu":
+                raise ValueError(f"scale_index must be {x.shape[0]} integers")
+            if x.shape[0] and int(scale_index.max()) >= k:
+                raise ValueError(f"scale_index must lie in [0, {k})")
+            chosen = scale_index.astype(xp.uint8)
+            scale_index = xp.full(x.shape[0], k, dtype=xp.uint8)
+            for j, beta in enumerate(self.betas):
+                rows = xp.nonzero(chosen == j)[0]
+                if rows.size:
+                    trial, fine = self.encode_at_scale(x[rows], beta, z[rows])
+                    codes[rows] = trial
+                    scale_index[rows] = xp.where(fine, j, k)
+            return VoronoiCodewords(codes, scale_index, scale_index == k)
+        scale_index = xp.full(x.shape[0], k, dtype=xp.uint8)
+        remaining = xp.arange(x.shape[0])
+        for j, beta in enumerate(self.betas):
+            if remaining.size == 0:
+                break
+            trial, fine = self.encode_at_scale(x[remaining], beta, z[remaining])
+            done = remaining[fine]
+            codes[done] = trial[fine]
+            scale_index[done] = j
+            remaining = remaining[~fine]
+        return VoronoiCodewords(codes, scale_index, scale_index == k)
+
+    def norm_safe_scale_index(self, x: Any) -> Any:
+        """For each scale block of x (N, 8), the first j with ||x_sub||/β_j + r ≤ q·ρ_pack for
+        every lattice sub-block (r the covering and ρ_pack the packing radius of Λ), or k.
+
+        With t = Q(x/β + z), t − z = x/β + (t − x/β − z) and the second term lies in V(Λ), so
+        ||t − z|| ≤ ||x||/β + r < q·ρ_pack: t − z lies inside q·V(Λ) for every dither and the
+        block cannot overload. The choice depends on x alone, so the dithered error stays
+        uniform on β·V(Λ) and independent of x (what unbiased scaling needs); first-fit
+        selection (:meth:`encode` without ``scale_index``) depends on the dither too, which
+        correlates the error with x.
+        """
+        xp = array_module(x)
+        d = self.lattice.dimension
+        sub = x.reshape(x.shape[0], BLOCK // d, d)
+        largest = xp.sqrt((sub * sub).sum(axis=2)).max(axis=1)
+        room = self.q * self.lattice.packing_radius - self.lattice.covering_radius
+        scale_index = xp.full(x.shape[0], self.scales, dtype=xp.uint8)
+        for j in reversed(range(self.scales)):
+            scale_index = xp.where(largest < room * self.betas[j], j, scale_index)
+        return scale_index
+
+    def decode_at_scale(self, codes: Any, beta: Any, z: Any) -> Any:
+        """x̂ = β·(y − q·Q(y/q)) for codes (N, 8) with dither z; β a scalar or (N,) array."""
+        xp = array_module(codes)
+        _, value = self._decoded_coordinates(xp, codes, z)
+        beta = xp.asarray(beta, dtype=xp.float64)
+        return value * (beta[:, None] if beta.ndim == 1 else beta)
+
+    def decode(self, codes: Any, scale_index: Any, block_index: Any = None) -> Any:
+        """x̂ (N, 8, float64) from codes and scale indices; overloaded blocks raise OverloadError."""
+        xp = array_module(codes)
+        codes = xp.asarray(codes)
+        if codes.ndim != 2 or codes.shape[1] != BLOCK or codes.dtype.kind not in "iu":
+            raise ValueError(f"codes must be integers of shape (N, {BLOCK}), got {codes.shape}")
+        if codes.size and (int(codes.min()) < 0 or int(codes.max()) >= self.q):
+            raise ValueError(f"codes must lie in [0, {self.q})")
+        scale_index = xp.asarray(scale_index)
+        if scale_index.shape != (codes.shape[0],):
+            raise ValueError(f"scale_index must have shape ({codes.shape[0]},)")
+        overloaded = int(xp.count_nonzero(scale_index >= self.scales))
+        if overloaded:
+            raise OverloadError(
+                f"{overloaded} of {codes.shape[0]} blocks overloaded at every scale "
+                f"(scale_index {self.scales}); they cannot be decoded"
+            )
+        index = self._block_index(xp, block_index, codes.shape[0])
+        betas = xp.asarray(np.array(self.betas))
+        return self.decode_at_scale(codes, betas[scale_index.astype(xp.int64)], self.dither(index))
