@@ -196,10 +196,11 @@ def _nearer(xp: ModuleType, x: Any, first: Any, second: Any) -> tuple[Any, Any]:
 
 
 def _round_e8(xp: ModuleType, x: Any) -> Any:
-    half = x.dtype.type(0.5)
-    first = _round_d(xp, x)
-    second = _round_d(xp, x - half) + half
-    return _nearer(xp, x, first, second)[0]
+    """E8 = D8 ∪ (D8 + ½): in float64 (x − ½ is exact there for every float32 x)."""
+    wide = x.astype(xp.float64)
+    first = _round_d(xp, wide)
+    second = _round_d(xp, wide - 0.5) + 0.5
+    return _nearer(xp, wide, first, second)[0].astype(x.dtype)
 
 
 def _round_a2(xp: ModuleType, x: Any) -> tuple[Any, Any]:

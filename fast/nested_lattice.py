@@ -29,7 +29,7 @@ Each column of A (n×a) — and, with its own dither, of B (n×b) — is encoded
    value; first fit correlates the error with x, so a formula in the known error energy alone
    would over-shrink; see :mod:`quantmm.fast.scale_lists`).
    ``scaling="unbiased"``: blocks take the first β at which they *cannot* overload for any
-   dither (:meth:`~quantmm.fast.voronoi.VoronoiCode.norm_safe_scale_index`, a choice that depends
+   dither (:meth:`~quantmm.fast.voronoi.VoronoiCode.safe_scale_index`, a choice that depends
    on x alone) and w = ν. The dithered errors are then independent of x with mean zero, so over
    the shared randomness E[Ĉ] = AᵀB (up to the rounding of μ and w as sent).
 
@@ -144,7 +144,7 @@ class NestedLatticeMatmul:
             _validated_betas(betas)
             if betas is not None
             else default_betas(
-                self.lattice.name, q, k, "first_fit" if scaling == "mmse" else "norm_safe"
+                self.lattice.name, q, k, "first_fit" if scaling == "mmse" else "safe"
             )
         )
         self.scaling = scaling
@@ -228,7 +228,7 @@ class NestedLatticeMatmul:
             if self.scaling == "mmse":
                 words = code.encode(blocks, index)
             else:
-                chosen = code.norm_safe_scale_index(blocks)
+                chosen = code.safe_scale_index(blocks)
                 usable = chosen < code.scales
                 words = code.encode(blocks, index, xp.where(usable, chosen, 0))
                 words = type(words)(words.codes, words.scale_index, words.overloaded | ~usable)
@@ -285,7 +285,7 @@ class NestedLatticeMatmul:
         """Codes of blocks with no usable β, at β_k·2^e with the smallest usable e ≥ 1.
 
         Usable means: decodes exactly (MMSE, first fit), or cannot overload for any dither
-        (unbiased, norm-safe: a choice that depends on the block alone).
+        (unbiased, safe for every dither: a choice that depends on the block alone).
         """
         xp = self.xp
         z = code.dither(index)
@@ -298,7 +298,7 @@ class NestedLatticeMatmul:
             trial, fine = code.encode_at_scale(part, beta, z[xp.asarray(remaining)])
             if self.scaling == "unbiased":
                 at_scale = VoronoiCode(code.lattice.name, code.q, (beta,), code.seed, code.stream)
-                fine = fine & (at_scale.norm_safe_scale_index(part) == 0)
+                fine = fine & (at_scale.safe_scale_index(part) == 0)
             fine_host = to_numpy(fine)
             done = remaining[fine_host]
             codes[xp.asarray(done)] = trial[fine]

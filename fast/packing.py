@@ -3,10 +3,11 @@
 Rate honesty starts here: a kernel's payload is bytes, and its rate is 8·len(bytes) per entry.
 
 **Codes.** Codes in [0, radix) are grouped ``g`` at a time (:func:`group_size`: the g with
-radix^g ≤ 2^64 and the fewest bits per code); each group is the base-radix number c_0 + c_1·radix + … and is written with
-B = bitlength(radix^g − 1) bits, least significant bit first, then the bit stream is cut into
-bytes. So a code costs B/g bits: exactly log2(radix) for a power of two, for radix 14
-61/16 = 3.8125 bits against log2 14 = 3.807, for radix 26 33/7 = 4.714 against 4.700. The last group is padded with zero codes.
+radix^g ≤ 2^64 and the fewest bits per code). Each group is the base-radix number
+c_0 + c_1·radix + …, written with B = bitlength(radix^g − 1) bits, least significant bit first;
+the bit stream is then cut into bytes. So a code costs B/g bits: exactly log2(radix) for a
+power of two, 61/16 = 3.8125 for radix 14 (log2 14 = 3.807), 33/7 = 4.714 for radix 26
+(log2 26 = 4.700). The last group is padded with zero codes.
 
 **Payloads.** :func:`pack_payload` writes a magic word, a little-endian uint32 length, a compact
 JSON header (the kernel's name and small metadata, and for each named field its dtype, shape and

@@ -83,18 +83,16 @@ def predicted_gap_db(epsilon: float, rate: float) -> float:
     return 10.0 * math.log10(distortion / phi)
 
 
-RULES = ("first_fit", "norm_safe")
+RULES = ("first_fit", "safe")
 
 
 def _outcomes(code: VoronoiCode, x: np.ndarray, z: np.ndarray, grid: np.ndarray, rule: str):
     """Per grid β and block: works?, mean squared error per entry, mean of error·x per entry."""
     fine, error2, cross = [], [], []
-    if rule == "norm_safe":
-        d = code.lattice.dimension
-        largest = np.sqrt((x.reshape(len(x), BLOCK // d, d) ** 2).sum(axis=2)).max(axis=1)
-        room = code.q * code.lattice.packing_radius - code.lattice.covering_radius
+    if rule == "safe":
         for beta in grid:  # the dithered error is uniform on β·V(Λ), independent of x
-            fine.append(largest < room * beta)
+            code_at = VoronoiCode(code.lattice.name, code.q, (float(beta),), code.seed)
+            fine.append(code_at.safe_scale_index(x) == 0)
             error2.append(np.full(len(x), beta * beta * code.lattice.second_moment))
             cross.append(np.zeros(len(x)))
         return np.stack(fine), np.stack(error2), np.stack(cross)
@@ -114,8 +112,8 @@ def tune_betas(
     """The k-scale list that minimizes the predicted gap to Γ (module docstring), as floats.
 
     ``rule`` is how blocks pick their scale: "first_fit" (the first that decodes, NQ; used with
-    MMSE scaling) or "norm_safe" (the first that cannot overload for any dither,
-    :meth:`~quantmm.fast.voronoi.VoronoiCode.norm_safe_scale_index`; used with unbiased scaling).
+    MMSE scaling) or "safe" (the first at which the block cannot overload for any dither,
+    :meth:`~quantmm.fast.voronoi.VoronoiCode.safe_scale_index`; used with unbiased scaling).
     """
     seed = validated_seed(seed)
     if not isinstance(k, int) or not 1 <= k <= 16:
@@ -176,7 +174,7 @@ TABLE_K = 4
 
 def default_betas(lattice: str, q: int, k: int, rule: str = "first_fit") -> tuple[float, ...]:
     """The stored tuned first-fit list for (lattice, q, k) if there is one, else
-    :func:`tune_betas` (computed once per process; the norm-safe rule is quick to tune).
+    :func:`tune_betas` (computed once per process).
 
     >>> default_betas("E8", 14, 4) == tune_betas("E8", 14, 4)
     True

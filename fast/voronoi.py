@@ -226,25 +226,32 @@ class VoronoiCode:
             remaining = remaining[~fine]
         return VoronoiCodewords(codes, scale_index, scale_index == k)
 
-    def norm_safe_scale_index(self, x: Any) -> Any:
-        """For each scale block of x (N, 8), the first j with ||x_sub||/β_j + r ≤ q·ρ_pack for
-        every lattice sub-block (r the covering and ρ_pack the packing radius of Λ), or k.
+    def safe_scale_index(self, x: Any) -> Any:
+        """For each scale block of x (N, 8, float64), the first j at which the block cannot
+        overload for any dither, or k if there is none.
 
-        With t = Q(x/β + z), t − z = x/β + (t − x/β − z) and the second term lies in V(Λ), so
-        ||t − z|| ≤ ||x||/β + r < q·ρ_pack: t − z lies inside q·V(Λ) for every dither and the
-        block cannot overload. The choice depends on x alone, so the dithered error stays
-        uniform on β·V(Λ) and independent of x (what unbiased scaling needs); first-fit
-        selection (:meth:`encode` without ``scale_index``) depends on the dither too, which
-        correlates the error with x.
+        With t = Q(x/β + z), t − z = x/β + u where u = t − (x/β + z) ranges over the Voronoi cell
+        V(Λ) as z does. So the block decodes for every dither iff x/β + V ⊂ q·V, and for the
+        convex, symmetric cell V that is x/β ∈ q·V ⊖ V = (q − 1)·V: the closest lattice point
+        of x/(β(q − 1)) is 0 for every lattice sub-block. The choice depends on x alone, so the
+        dithered error stays uniform on β·V(Λ) and independent of x, which unbiased scaling
+        needs; first fit (:meth:`encode` without ``scale_index``) depends on the dither too,
+        which correlates the error with x. (A point exactly on the boundary of (q − 1)·V can
+        still meet a tie in the decoder; the encoder's exact check flags such a block.)
         """
         xp = array_module(x)
         d = self.lattice.dimension
         sub = x.reshape(x.shape[0], BLOCK // d, d)
-        largest = xp.sqrt((sub * sub).sum(axis=2)).max(axis=1)
-        room = self.q * self.lattice.packing_radius - self.lattice.covering_radius
         scale_index = xp.full(x.shape[0], self.scales, dtype=xp.uint8)
+        bound = (self.q - 1) * (self.lattice.covering_radius + 1.0)
         for j in reversed(range(self.scales)):
-            scale_index = xp.where(largest < room * self.betas[j], j, scale_index)
+            scaled = sub / (self.betas[j] * (self.q - 1))
+            outside = (xp.abs(scaled) > bound).reshape(x.shape[0], -1).any(axis=1)
+            scaled = xp.where(outside[:, None, None], 0.0, scaled)
+            inside = ~(_closest(xp, scaled, self.lattice.name) != 0).reshape(x.shape[0], -1).any(
+                axis=1
+            )
+            scale_index = xp.where(inside & ~outside, j, scale_index)
         return scale_index
 
     def decode_at_scale(self, codes: Any, beta: Any, z: Any) -> Any:

@@ -1,8 +1,9 @@
 """quantmm: the numerical reference for quantized matrix multiplication.
 
 The front door re-exports the certified mpmath reference (:mod:`quantmm.reference`, every name in
-its ``__all__``); the command line lives in :mod:`quantmm.cli` (``quantmm`` or
-``python -m quantmm``).
+its ``__all__``) and the kernel protocol (:class:`~quantmm.protocol.MatmulQuantizer`,
+:func:`~quantmm.protocol.bits_per_entry`); the vectorized kernels are in :mod:`quantmm.fast`; the
+command line lives in :mod:`quantmm.cli` (``quantmm`` or ``python -m quantmm``).
 
 >>> import quantmm
 >>> quantmm.to_decimal(quantmm.gamma(1, digits=4), 4)
@@ -11,6 +12,7 @@ its ``__all__``); the command line lives in :mod:`quantmm.cli` (``quantmm`` or
 
 from quantmm import reference
 from quantmm._version import __version__
+from quantmm.protocol import MatmulQuantizer, bits_per_entry
 from quantmm.reference import *  # noqa: F403  (the reference's __all__ is the public API)
 
-__all__ = ["__version__", *reference.__all__]
+__all__ = ["MatmulQuantizer", "__version__", "bits_per_entry", *reference.__all__]

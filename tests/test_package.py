@@ -8,10 +8,15 @@ import quantmm
 import quantmm.reference
 
 
-def test_the_front_door_re_exports_the_reference():
-    for name in quantmm.__all__:
-        if name != "__version__":
-            assert getattr(quantmm, name) is getattr(quantmm.reference, name)
+def test_the_front_door_re_exports_the_reference_and_the_protocol():
+    import quantmm.protocol
+
+    for name in quantmm.reference.__all__:
+        assert getattr(quantmm, name) is getattr(quantmm.reference, name)
+    own = set(quantmm.__all__) - set(quantmm.reference.__all__)
+    assert own == {"__version__", "MatmulQuantizer", "bits_per_entry"}
+    assert quantmm.MatmulQuantizer is quantmm.protocol.MatmulQuantizer
+    assert quantmm.bits_per_entry is quantmm.protocol.bits_per_entry
 
 
 def test_the_subpackages_install_under_one_import_name():
