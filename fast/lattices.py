@@ -167,17 +167,34 @@ def _round_z(xp: ModuleType, x: Any) -> Any:
     return xp.rint(x)
 
 
+def _parity_fixed(xp: ModuleType, x: Any) -> tuple[Any, Any, Any, Any]:
+    """D_d's Conway–Sloane decoding in pieces: the rounded vector f, the index k of the worst
+    coordinate (first among equals), the step (±1, or 0 when the sum of f is even) to add at k,
+    and the squared distance Σ (x − f)² + (1 − 2|x_k − f_k|)·[odd], summed left to right."""
+    f = xp.rint(x)
+    error = x - f
+    magnitude = xp.abs(error)
+    worst = xp.argmax(magnitude, axis=-1)  # first index among equals
+    worst_error = xp.take_along_axis(error, worst[..., None], axis=-1)[..., 0]
+    odd = xp.remainder(f.sum(axis=-1), 2) != 0
+    step = xp.where(worst_error >= 0, 1.0, -1.0).astype(x.dtype) * odd
+    total = error[..., 0] * error[..., 0]
+    for i in range(1, x.shape[-1]):
+        total = total + error[..., i] * error[..., i]
+    # re-rounding coordinate k the other way turns |e_k|² into (1 − |e_k|)²
+    distance = xp.where(odd, total + (1.0 - 2.0 * xp.abs(worst_error)), total)
+    return f, worst, step, distance
+
+
+def _with_step(xp: ModuleType, f: Any, worst: Any, step: Any) -> Any:
+    at_worst = xp.arange(f.shape[-1]) == worst[..., None]
+    return f + at_worst * step[..., None]
+
+
 def _round_d(xp: ModuleType, x: Any) -> Any:
     """D_d: round, and fix the parity by re-rounding the worst coordinate the other way."""
-    f = xp.rint(x)
-    odd = xp.remainder(f.sum(axis=-1), 2) != 0
-    error = x - f
-    worst = xp.argmax(xp.abs(error), axis=-1)  # first index among equals
-    worst_error = xp.take_along_axis(error, worst[..., None], axis=-1)[..., 0]
-    step = xp.where(worst_error >= 0, 1.0, -1.0).astype(x.dtype)
-    at_worst = xp.arange(x.shape[-1]) == worst[..., None]
-    fixed = f + at_worst * step[..., None]
-    return xp.where(odd[..., None], fixed, f)
+    f, worst, step, _ = _parity_fixed(xp, x)
+    return _with_step(xp, f, worst, step)
 
 
 def _squared_distance(xp: ModuleType, x: Any, point: Any) -> Any:
@@ -196,11 +213,15 @@ def _nearer(xp: ModuleType, x: Any, first: Any, second: Any) -> tuple[Any, Any]:
 
 
 def _round_e8(xp: ModuleType, x: Any) -> Any:
-    """E8 = D8 ∪ (D8 + ½): in float64 (x − ½ is exact there for every float32 x)."""
+    """E8 = D8 ∪ (D8 + ½), in float64 (x − ½ is exact there for every float32 x); the squared
+    distances come from the rounding errors, so each coset costs one pass."""
     wide = x.astype(xp.float64)
-    first = _round_d(xp, wide)
-    second = _round_d(xp, wide - 0.5) + 0.5
-    return _nearer(xp, wide, first, second)[0].astype(x.dtype)
+    f1, worst1, step1, distance1 = _parity_fixed(xp, wide)
+    f2, worst2, step2, distance2 = _parity_fixed(xp, wide - 0.5)
+    second = distance2 < distance1  # the D8 coset wins ties
+    base = xp.where(second[..., None], f2 + 0.5, f1)
+    point = _with_step(xp, base, xp.where(second, worst2, worst1), xp.where(second, step2, step1))
+    return point.astype(x.dtype)
 
 
 def _round_a2(xp: ModuleType, x: Any) -> tuple[Any, Any]:

@@ -44,7 +44,6 @@ other parameters.
 from __future__ import annotations
 
 import functools
-import math
 import numbers
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -52,7 +51,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .backend import device_module, ordered_sum, to_numpy, validated_array
-from .functions import _nearest_float
+from .functions import _nearest_float, _validated_rho
 from .packing import pack_payload, unpack_payload
 
 __all__ = ["FloatCodebook", "ScalarMatmul"]
@@ -95,15 +94,6 @@ def _validated_levels(levels: Any) -> int:
     if int(levels) < 2:
         raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
     return int(levels)
-
-
-def _validated_rho(rho: Any) -> float:
-    if isinstance(rho, (bool, np.bool_)) or not isinstance(rho, numbers.Real):
-        raise ValueError(f"rho must be a real number in [-1, 1], got {rho!r}")
-    value = float(rho)
-    if not math.isfinite(value) or not -1.0 <= value <= 1.0:
-        raise ValueError(f"rho must be a finite number in [-1, 1], got {rho!r}")
-    return value
 
 
 def _validated_k(k: Any) -> int | None:

@@ -131,6 +131,21 @@ class VoronoiCode:
         """E[(x̂ − x)²] per entry at scale β when no overload: β²·σ²(Λ) (dither makes it exact)."""
         return beta * beta * self.lattice.second_moment
 
+    def _generate(self, coordinates: Any) -> Any:
+        """G·c along the last axis, as explicit products summed left to right, skipping zero
+        entries of G: the same bits on NumPy and CuPy (a library matmul may reorder or fuse)."""
+        generator = self.lattice.generator
+        d = self.lattice.dimension
+        rows = []
+        for i in range(d):
+            total = None
+            for j in range(d):
+                if generator[i, j] != 0:
+                    term = coordinates[..., j] * float(generator[i, j])
+                    total = term if total is None else total + term
+            rows.append(total)
+        return array_module(coordinates).stack(rows, axis=-1)
+
     def dither(self, block_index: Any) -> Any:
         """The dither of the given scale blocks, shape (N, 8), float64, on block_index's module."""
         xp = array_module(block_index)
@@ -138,8 +153,7 @@ class VoronoiCode:
         coordinate = xp.arange(BLOCK, dtype=xp.int64)[None, :]
         u = uniform(xp, self.seed, self.stream, (block_index[:, None], coordinate))
         u = u.reshape(-1, BLOCK // d, d)
-        generator = xp.asarray(self.lattice.generator)
-        v = u @ generator.T
+        v = self._generate(u)
         return (v - _closest(xp, v, self.lattice.name)).reshape(-1, BLOCK)
 
     def _blocks(self, x: Any, name: str) -> Any:
@@ -161,13 +175,12 @@ class VoronoiCode:
     def _decoded_coordinates(self, xp: Any, codes: Any, z: Any) -> tuple[Any, Any]:
         """Decoder: integer coordinates of t̂ = G·c − q·Q(y/q), and the value y − q·Q(y/q)."""
         d = self.lattice.dimension
-        generator = xp.asarray(self.lattice.generator)
         c = codes.reshape(-1, BLOCK // d, d).astype(xp.float64)
         zz = z.reshape(-1, BLOCK // d, d)
-        y = c @ generator.T - zz
+        y = self._generate(c) - zz
         wrapped = _coordinates(xp, y / self.q, self.lattice)
         coordinates = codes.reshape(-1, BLOCK // d, d).astype(xp.int64) - self.q * wrapped
-        value = coordinates.astype(xp.float64) @ generator.T - zz
+        value = self._generate(coordinates.astype(xp.float64)) - zz
         return coordinates, value.reshape(-1, BLOCK)
 
     def encode_at_scale(self, x: Any, beta: float, z: Any) -> tuple[Any, Any]:

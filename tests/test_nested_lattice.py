@@ -193,7 +193,6 @@ def test_time_sharing_below_the_minimum_code_rate():
     assert bound - 5 * result.standard_error < result.mean < 1.0
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("lattice_name", ["E8", "D4", "Z"])
 def test_gap_to_gamma_at_four_bits(lattice_name):
     """The issue's target: E8 at q = 14, k = 4 within 2.4 dB of Γ at the rate actually used on iid
