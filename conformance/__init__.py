@@ -1,5 +1,93 @@
-"""quantmm.conformance: certify matmul-quantization kernels against the reference.
+"""quantmm.conformance: certify any matrix-multiplication quantization kernel against the reference.
 
-Not implemented yet: this package is reserved for issue #5 (conformance harness). It exists so the
-distribution's layout (DEVELOPERS.md) is in place; importing it provides nothing.
+The harness (issue #5) takes a kernel implementing :class:`quantmm.protocol.MatmulQuantizer`, or a
+factory ``f(seed=..., device=...)`` returning one, runs named checks against the certified mpmath
+reference and the converse (THEORY.md §1.2), and writes a JSON certificate:
+
+- kernel checks (:mod:`.kernel_checks`): ``rate_honesty``, ``determinism``, ``robustness``,
+  ``converse``, ``claimed_guarantees``;
+- decoder checks (:mod:`.exactness`): ``exactness:<lattice>`` against an exact brute force
+  (:mod:`.brute_force`) and the documented tie rule;
+- function checks (:mod:`.numerical`): ``numerical_agreement:<function>`` in ulps against stored
+  mpmath reference values (:mod:`.reference_data`) and hypothesis-drawn arguments.
+
+Errors are measured one way (:mod:`.errors`: one relative error, one ulp distance, one tolerance
+table, one pass rule). The hypothesis strategies are public (:mod:`.strategies`). On the command
+line: ``quantmm certify TARGET`` or ``quantmm certify --builtin``; inside a test suite: the
+``quantmm_certify`` pytest fixture (:mod:`.pytest_plugin`).
+
+>>> from quantmm.conformance import KERNEL_CHECKS
+>>> list(KERNEL_CHECKS)
+['rate_honesty', 'determinism', 'robustness', 'converse', 'claimed_guarantees']
 """
+
+from .certificate import SCHEMA, Certificate, TargetReport
+from .errors import (
+    CAP,
+    TOLERANCES,
+    ErrorSummary,
+    Tolerance,
+    correctly_rounded,
+    relative_error,
+    summarize,
+    tolerance_for,
+    ulp_distance,
+    within_tolerance,
+)
+from .exactness import check_exactness
+from .harness import DecoderTarget, FunctionTarget, builtin_targets, certify
+from .kernel_checks import (
+    KERNEL_CHECKS,
+    KERNEL_TOLERANCES,
+    check_claimed_guarantees,
+    check_converse,
+    check_determinism,
+    check_rate_honesty,
+    check_robustness,
+)
+from .numerical import check_numerical_agreement
+from .reference_data import Mismatch, ReferenceData, ReferenceRow, load_reference_data, recompute
+from .results import FAIL, PASS, SKIP, CheckResult, Failure
+from .targets import KernelTarget, as_factory, load_target
+
+__all__ = [
+    "CAP",
+    "FAIL",
+    "KERNEL_CHECKS",
+    "KERNEL_TOLERANCES",
+    "PASS",
+    "SCHEMA",
+    "SKIP",
+    "TOLERANCES",
+    "Certificate",
+    "CheckResult",
+    "DecoderTarget",
+    "ErrorSummary",
+    "Failure",
+    "FunctionTarget",
+    "KernelTarget",
+    "Mismatch",
+    "ReferenceData",
+    "ReferenceRow",
+    "TargetReport",
+    "Tolerance",
+    "as_factory",
+    "builtin_targets",
+    "certify",
+    "check_claimed_guarantees",
+    "check_converse",
+    "check_determinism",
+    "check_exactness",
+    "check_numerical_agreement",
+    "check_rate_honesty",
+    "check_robustness",
+    "correctly_rounded",
+    "load_reference_data",
+    "load_target",
+    "recompute",
+    "relative_error",
+    "summarize",
+    "tolerance_for",
+    "ulp_distance",
+    "within_tolerance",
+]

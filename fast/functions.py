@@ -209,5 +209,9 @@ def optimal_density(u: Any, rho: Any):
     # u²/6 − exponent = (high − 6·exponent + low)/6; high − sixfold is exact (Sterbenz).
     remainder = (((high - sixfold) - sixfold_error) + low) / 6.0
     shape = xp.cbrt(complement + square * high)
+    if complement == 0.0:  # |ρ| = 1: (u²)^(1/3), and u² underflows for |u| < 2^-537 or so
+        tiny = high < 2.0**-900
+        cube_root = xp.cbrt(magnitude)
+        shape = xp.where(tiny, xp.cbrt(square) * (cube_root * cube_root), shape)
     value = (xp.exp(-exponent) * shape) * reciprocal
     return _unwrapped(value - value * remainder)

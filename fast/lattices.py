@@ -168,22 +168,38 @@ def _round_z(xp: ModuleType, x: Any) -> Any:
 
 
 def _parity_fixed(xp: ModuleType, x: Any) -> tuple[Any, Any, Any, Any]:
-    """D_d's Conway–Sloane decoding in pieces: the rounded vector f, the index k of the worst
-    coordinate (first among equals), the step (±1, or 0 when the sum of f is even) to add at k,
-    and the squared distance Σ (x − f)² + (1 − 2|x_k − f_k|)·[odd], summed left to right."""
+    """D_d's Conway–Sloane decoding of x in pieces (see :func:`_parity_fixed_from`)."""
     f = xp.rint(x)
-    error = x - f
+    return _parity_fixed_from(xp, f, x - f)
+
+
+def _parity_fixed_from(xp: ModuleType, f: Any, error: Any) -> tuple[Any, Any, Any, Any]:
+    """From the rounded vector f and the errors x − f: the index k of the worst coordinate
+    (first among equals), the step (±1, or 0 when the sum of f is even) to add at k, and the
+    squared distance Σ (x − f)² + (1 − 2|x_k − f_k|)·[odd], summed left to right."""
     magnitude = xp.abs(error)
     worst = xp.argmax(magnitude, axis=-1)  # first index among equals
     worst_error = xp.take_along_axis(error, worst[..., None], axis=-1)[..., 0]
     odd = xp.remainder(f.sum(axis=-1), 2) != 0
-    step = xp.where(worst_error >= 0, 1.0, -1.0).astype(x.dtype) * odd
+    step = xp.where(worst_error >= 0, 1.0, -1.0).astype(f.dtype) * odd
     total = error[..., 0] * error[..., 0]
-    for i in range(1, x.shape[-1]):
+    for i in range(1, f.shape[-1]):
         total = total + error[..., i] * error[..., i]
     # re-rounding coordinate k the other way turns |e_k|² into (1 − |e_k|)²
     distance = xp.where(odd, total + (1.0 - 2.0 * xp.abs(worst_error)), total)
     return f, worst, step, distance
+
+
+def _rounded_minus_half(xp: ModuleType, x: Any) -> tuple[Any, Any]:
+    """rint(x − ½) (ties to even) and (x − ½) − rint(x − ½), without forming x − ½, which is
+    rounded near the top of the range: with ⌊x⌋ and frac = x − ⌊x⌋ (both exact), the nearest
+    integer to x − ½ is ⌊x⌋, except for integer x, a tie, which goes to the even of ⌊x⌋ − 1, ⌊x⌋."""
+    floor = xp.floor(x)
+    fraction = x - floor
+    down = (fraction == 0) & (xp.remainder(floor, 2) != 0)
+    rounded = xp.where(down, floor - 1.0, floor)
+    error = xp.where(down, 0.5, fraction - 0.5)
+    return rounded, error
 
 
 def _with_step(xp: ModuleType, f: Any, worst: Any, step: Any) -> Any:
@@ -213,11 +229,11 @@ def _nearer(xp: ModuleType, x: Any, first: Any, second: Any) -> tuple[Any, Any]:
 
 
 def _round_e8(xp: ModuleType, x: Any) -> Any:
-    """E8 = D8 ∪ (D8 + ½), in float64 (x − ½ is exact there for every float32 x); the squared
-    distances come from the rounding errors, so each coset costs one pass."""
+    """E8 = D8 ∪ (D8 + ½), in float64; the second coset is decoded from ⌊x⌋ and x − ⌊x⌋
+    (exact) rather than from x − ½, and the squared distances come from the rounding errors."""
     wide = x.astype(xp.float64)
     f1, worst1, step1, distance1 = _parity_fixed(xp, wide)
-    f2, worst2, step2, distance2 = _parity_fixed(xp, wide - 0.5)
+    f2, worst2, step2, distance2 = _parity_fixed_from(xp, *_rounded_minus_half(xp, wide))
     second = distance2 < distance1  # the D8 coset wins ties
     base = xp.where(second[..., None], f2 + 0.5, f1)
     point = _with_step(xp, base, xp.where(second, worst2, worst1), xp.where(second, step2, step1))

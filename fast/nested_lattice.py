@@ -152,6 +152,12 @@ class NestedLatticeMatmul:
         self.device = device
         self.xp = device_module(device)
 
+    @property
+    def unbiased(self) -> bool:
+        """True for ``scaling="unbiased"``: E[Ĉ] = AᵀB over the shared randomness (a claim the
+        conformance harness tests)."""
+        return self.scaling == "unbiased"
+
     # -- configuration shared by encoder and decoder -------------------------------------------
 
     def _config(self) -> str:

@@ -44,6 +44,7 @@ other parameters.
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -171,6 +172,12 @@ class ScalarMatmul:
     def levels(self) -> int:
         """K, the number of levels."""
         return self._size
+
+    @property
+    def rate(self) -> float:
+        """The claimed bits per entry, log2 K (the scales and the header come on top; the
+        conformance harness measures the real figure from the bytes)."""
+        return math.log2(self._size)
 
     @property
     def design(self) -> str:

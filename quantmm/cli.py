@@ -5,9 +5,12 @@
                   [--format csv|markdown|latex|json]
     quantmm codebook design=NAME rho=R levels=K [k=N] [--digits N] [--format json|csv]
     quantmm cite [--format text|bibtex]
+    quantmm certify (TARGET | --builtin) [--profile quick|full] [--seed N] [--device cpu|gpu]
+                    [--output PATH] [--check NAME ...]
 
 Exit status: 0 on success, 2 for bad input (unknown quantity or parameter, value out of domain,
-digits out of range), 3 when a value cannot be certified to the asked digits.
+digits out of range), 3 when a value cannot be certified to the asked digits; ``certify`` exits
+1 when any check fails.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from quantmm.tables import FORMATS, format_rate, format_table, parse_rates
 CODEBOOK_FORMATS = ("json", "csv")
 EXIT_BAD_INPUT = 2
 EXIT_UNCERTIFIED = 3
+EXIT_CHECK_FAILED = 1
 
 
 class _InputError(ValueError):
@@ -77,6 +81,28 @@ def _parser() -> argparse.ArgumentParser:
 
     cite = commands.add_parser("cite", help="print the references to cite")
     cite.add_argument("--format", choices=CITE_FORMATS, default="text", dest="cite_format")
+
+    certify = commands.add_parser(
+        "certify", help="check a kernel (or every built-in one) against the reference"
+    )
+    certify.add_argument(
+        "target",
+        nargs="?",
+        metavar="TARGET",
+        help="module:attribute naming a kernel object or a factory f(seed=..., device=...)",
+    )
+    certify.add_argument("--builtin", action="store_true", help="certify every built-in target")
+    certify.add_argument("--profile", choices=("quick", "full"), default="quick")
+    certify.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    certify.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    certify.add_argument("--output", metavar="PATH", help="where to write the JSON certificate")
+    certify.add_argument(
+        "--check",
+        action="append",
+        dest="checks",
+        metavar="NAME",
+        help="run only this kernel check (repeatable)",
+    )
     return parser
 
 
@@ -162,9 +188,51 @@ def _codebook(arguments: argparse.Namespace) -> str:
     return json.dumps({"params": params, "digits": arguments.digits, **document}, indent=2)
 
 
+def _certify(arguments: argparse.Namespace) -> int:
+    """Run the conformance harness; print the report, write the certificate, return the status."""
+    from quantmm.conformance.harness import builtin_targets, certify
+    from quantmm.conformance.targets import load_target
+
+    if arguments.builtin == (arguments.target is not None):
+        raise _InputError("give either a TARGET (module:attribute) or --builtin, not both")
+    if arguments.seed < 0:
+        raise _InputError(f"--seed must be a non-negative integer, got {arguments.seed}")
+    if arguments.device == "gpu":
+        from quantmm.fast.backend import cupy_or_none
+
+        if cupy_or_none() is None:
+            raise _InputError("--device gpu needs CuPy and a visible GPU; neither was found")
+    if arguments.builtin:
+        kernels, decoders, functions = builtin_targets(arguments.device)
+        if arguments.checks:
+            decoders, functions = [], []
+    else:
+        kernels, decoders, functions = [load_target(arguments.target)], [], []
+    certificate = certify(
+        kernels,
+        decoders,
+        functions,
+        profile=arguments.profile,
+        seed=arguments.seed,
+        device=arguments.device,
+        checks=arguments.checks,
+    )
+    print(certificate.report())
+    if arguments.output:
+        certificate.write(arguments.output)
+        print(f"\ncertificate written to {arguments.output}")
+    return 0 if certificate.verdict == "pass" else EXIT_CHECK_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     arguments = _parser().parse_args(argv)
+    if arguments.command == "certify":
+        try:
+            return _certify(arguments)
+        except (ValueError, TypeError) as error:
+            print(f"quantmm: error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         if arguments.command == "value":
             output = _value(arguments)

@@ -168,7 +168,16 @@ def test_optimal_density_within_its_ulp_bound_of_the_definition(rho):
     assert distance.max() <= DENSITY_ULPS, points[np.argmax(distance)]
 
 
-@pytest.mark.parametrize(("rho", "points"), [(0.9, [0.0, 0.7, 1.5, 4.0, 12.5]), (1.0, [0.0, 2.0])])
+@pytest.mark.parametrize(
+    ("rho", "points"),
+    [
+        (0.9, [0.0, 0.7, 1.5, 4.0, 12.5]),
+        (1.0, [0.0, 2.0]),
+        # |ρ| = 1 and u² below float64's range: λ* ∝ |u|^(2/3) is still a normal number
+        # (found by the conformance harness: the float path returned 0 there)
+        (-1.0, [1.4563766138424852e-185, 1e-300, 5e-324, 1e-160]),
+    ],
+)
 def test_optimal_density_matches_the_certified_reference_function(rho, points):
     """Directly against reference.optimal_density (certified, 25 digits)."""
     expected = [nearest_float(reference.optimal_density(u, rho, digits=25)) for u in points]

@@ -1,6 +1,6 @@
 """Closest-point decoders of quantmm.fast.lattices (THEORY.md §1.4) against exact brute force.
 
-Every expected closest point comes from tests/brute_force_lattices.py: an exhaustive search over a
+Every expected closest point comes from quantmm.conformance.brute_force: an exhaustive search over a
 candidate set that provably holds every closest point, with exact Fraction distances (exact
 Q(√3) arithmetic for A2). Nothing is copied from the code under test. Hand-built tie cases state
 in a comment how the documented tie rule gives the expected point, and each is also checked to
@@ -29,10 +29,7 @@ import pytest
 from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from quantmm.fast.backend import cupy_or_none
-from quantmm.fast.lattices import closest_point, closest_point_coordinates, lattice
-
-from brute_force_lattices import (
+from quantmm.conformance.brute_force import (
     a2_closest_points,
     a2_squared_distance,
     d_closest_points,
@@ -44,6 +41,8 @@ from brute_force_lattices import (
     sign_of_surd,
     z_closest_points,
 )
+from quantmm.fast.backend import cupy_or_none
+from quantmm.fast.lattices import closest_point, closest_point_coordinates, lattice
 
 DTYPES = (np.float32, np.float64)
 #: The documented range limit (module docstring of fast/lattices.py).

@@ -1,8 +1,13 @@
-"""Exact brute-force closest points of Z^d, D_d, A2 and E8, for testing quantmm.fast.lattices.
+"""Exact brute-force closest points of Z^d, D_d, A2 and E8, and the documented tie rule, exactly.
 
-Nothing here imports quantmm. Inputs are floats, i.e. exact rationals, and every distance is an
-exact :class:`fractions.Fraction` (for A2 an exact element r + s·√3 of Q(√3)), so each function
-returns the set of ALL closest points (every tie) and the exact minimum squared distance.
+The reference for lattice exactness (THEORY.md §1.4; Conway & Sloane, *Sphere Packings, Lattices
+and Groups* ch. 4 and 20). Nothing here imports :mod:`quantmm.fast`: it is the independent side
+of :func:`quantmm.conformance.exactness.check_exactness` and of the fast path's tests.
+
+Inputs are floats, i.e. exact rationals, and every distance is an exact
+:class:`fractions.Fraction` (for A2 an exact element r + s·√3 of Q(√3)), so each
+``*_closest_points`` function returns the set of ALL closest points (every tie) and the exact
+minimum squared distance.
 
 The searches are exhaustive over a finite candidate set that provably contains every closest
 point; the argument is in each docstring. They are slow on purpose: simple beats clever here.
@@ -12,6 +17,16 @@ minimum over the product of per-coordinate candidate sets is found by a two-stat
 table over the coordinates, which is the exhaustive enumeration of that product grouped by the
 only quantity the constraint depends on. :func:`e8_closest_points_exhaustive` checks it against a
 literal itertools.product enumeration.
+
+:func:`conformance_tie_rule_point` carries out the tie rule documented in
+:mod:`quantmm.fast.lattices` in exact arithmetic, so that on a tie (several closest points) the
+one point a conforming decoder returns is known exactly.
+
+>>> points, distance = e8_closest_points(exact([0.25] * 8))  # a tie between the two cosets
+>>> len(points), distance
+(2, Fraction(1, 2))
+>>> conformance_tie_rule_point([0.25] * 8, "E8") in points  # the D8 coset wins the tie
+True
 """
 
 from __future__ import annotations
@@ -21,11 +36,33 @@ import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
+__all__ = [
+    "a2_closest_points",
+    "a2_squared_distance",
+    "conformance_tie_rule_point",
+    "d_candidates",
+    "d_closest_points",
+    "e8_closest_points",
+    "e8_closest_points_exhaustive",
+    "e8_coset_candidates",
+    "e8_window",
+    "exact",
+    "nearest_float_to_rational",
+    "nearest_float_to_surd",
+    "rint_half_even",
+    "sign_of_surd",
+    "z_closest_points",
+]
+
 Point = tuple[Fraction, ...]
 
 
 def exact(values: Iterable[float]) -> tuple[Fraction, ...]:
-    """The exact rational value of each float (float32 values must be passed as Python floats)."""
+    """The exact rational value of each float (float32 values must be passed as Python floats).
+
+    >>> exact([0.5, -0.0])
+    (Fraction(1, 2), Fraction(0, 1))
+    """
     return tuple(Fraction(float(v)) for v in values)
 
 
@@ -81,11 +118,10 @@ def _parity_constrained_minimum(
                 assert c.denominator == 1
                 new_parity = (parity + int(c)) % 2
                 new_cost = cost + _squared(c, xi)
-                new_prefixes = {(*prefix, c) for prefix in prefixes}
                 if new_parity not in extended or new_cost < extended[new_parity][0]:
-                    extended[new_parity] = (new_cost, new_prefixes)
+                    extended[new_parity] = (new_cost, {(*prefix, c) for prefix in prefixes})
                 elif new_cost == extended[new_parity][0]:
-                    extended[new_parity][1].update(new_prefixes)
+                    extended[new_parity][1].update((*prefix, c) for prefix in prefixes)
         table = extended
     cost, points = table[0]
     return points, cost
@@ -106,6 +142,10 @@ def d_closest_points(x: Sequence[Fraction]) -> tuple[set[Point], Fraction]:
     """All closest points of D_d = {y ∈ Z^d : Σ y_i even} to ``x``, and the minimum distance².
 
     Every closest point has its coordinates in :func:`d_candidates`.
+
+    >>> points, distance = d_closest_points(exact([0.5, 0.5]))  # (0, 0) and (1, 1) tie
+    >>> sorted(tuple(int(c) for c in p) for p in points), distance
+    ([(0, 0), (1, 1)], Fraction(1, 2))
     """
     return _parity_constrained_minimum([d_candidates(xi) for xi in x], x)
 
@@ -176,6 +216,9 @@ def sign_of_surd(r: Fraction, s: Fraction) -> int:
     """The sign of r + s·√3 for rationals r, s.
 
     Exact: √3 is irrational, so r + s√3 = 0 iff r = s = 0.
+
+    >>> sign_of_surd(Fraction(-17, 10), Fraction(1))  # √3 = 1.732... > 1.7
+    1
     """
     if s == 0:
         return (r > 0) - (r < 0)
@@ -203,6 +246,9 @@ def a2_closest_points(
     |m + n/2 − a| ≤ 1. With t = ⌊2|b|/√3⌋ = isqrt(⌊4b²/3⌋) (exact: ⌊√q⌋ = isqrt(⌊q⌋) for
     rational q ≥ 0), 2b/√3 lies within 1 of ±t, and |n − 2b/√3| ≤ 2/√3 < 2, so n ∈ [±t − 3,
     ±t + 3]; for each n, m ∈ [⌊a − n/2⌋ − 1, ⌊a − n/2⌋ + 2]. All these are compared exactly.
+
+    >>> a2_closest_points(exact([0.5, 0.0]))[0] == {(0, 0), (1, 0)}  # midway on an edge
+    True
     """
     a, b = x
     t = math.isqrt(math.floor(4 * b * b / 3))
@@ -230,6 +276,9 @@ def nearest_float_to_surd(q: Fraction, dtype_bits: int) -> float:
 
     Starts from an approximation and walks to the neighbour that is nearer, comparing
     |f − q√3| exactly through the sign of q√3 − (f + g)/2 (irrational unless q = 0: no ties).
+
+    >>> nearest_float_to_surd(Fraction(1, 2), 64)
+    0.8660254037844386
     """
     import numpy as np
 
@@ -267,3 +316,134 @@ def nearest_float_to_rational(q: Fraction, dtype_bits: int) -> float:
     distances = sorted((abs(Fraction(float(f)) - q), float(f)) for f in candidates)
     assert distances[0][0] < distances[1][0], f"float32 tie at {q}"
     return distances[0][1]
+
+
+# --- the documented tie rule, in exact arithmetic --------------------------------------------
+#
+# quantmm.fast.lattices documents its procedure (Conway & Sloane 1982): (1) a coordinate exactly
+# halfway between two integers rounds to the even one; (2) D_d re-rounds the coordinate with the
+# largest |x_i − f(x_i)|, the lowest index among equals, up when x_i ≥ f(x_i) and down otherwise;
+# (3) between the two cosets of A2 (Z × √3Z and its translate by (½, √3/2)) and of E8 (D8 and
+# D8 + ½·1) the first wins on equal squared distance. Below, the same procedure with every value
+# an exact Fraction (A2's in Q(√3)), so there is no rounding anywhere.
+
+_HALF = Fraction(1, 2)
+TIE_RULE_LATTICES = ("Z", "D", "D4", "A2", "E8")
+
+
+def rint_half_even(q: Fraction) -> int:
+    """The integer nearest to q, the even one when q is exactly halfway (IEEE ``rint``).
+
+    >>> [rint_half_even(Fraction(v)) for v in (0.5, 1.5, -0.5, -2.5, 0.75)]
+    [0, 2, 0, -2, 1]
+    """
+    floor = math.floor(q)
+    remainder = q - floor
+    if remainder < _HALF:
+        return floor
+    if remainder > _HALF:
+        return floor + 1
+    return floor if floor % 2 == 0 else floor + 1
+
+
+def _tie_rule_d(x: Sequence[Fraction]) -> Point:
+    """Rule (1) then (2): round every coordinate; on an odd sum re-round the first coordinate of
+    largest |error| the other way (up when x_i ≥ f_i)."""
+    f = [Fraction(rint_half_even(xi)) for xi in x]
+    if sum(f) % 2 != 0:
+        magnitudes = [abs(xi - fi) for xi, fi in zip(x, f, strict=True)]
+        k = magnitudes.index(max(magnitudes))  # list.index: the lowest index among equals
+        f[k] += 1 if x[k] >= f[k] else -1
+    return tuple(f)
+
+
+def _squared_distance(y: Sequence[Fraction], x: Sequence[Fraction]) -> Fraction:
+    return sum((_squared(a, b) for a, b in zip(y, x, strict=True)), Fraction(0))
+
+
+def e8_coset_candidates(x: Sequence[Fraction]) -> tuple[Point, Point]:
+    """The D8 coset's and the D8 + ½·1 coset's candidates of the documented E8 procedure.
+
+    >>> [[float(c) for c in point] for point in e8_coset_candidates(exact([0.25] * 8))]
+    [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]]
+    """
+    first = _tie_rule_d(x)
+    second = tuple(c + _HALF for c in _tie_rule_d([xi - _HALF for xi in x]))
+    return first, second
+
+
+def _nearest_multiple_of_sqrt3(b: Fraction, offset: Fraction) -> int:
+    """The integer k minimising |(k + offset)·√3 − b| (unique: the midpoints are irrational).
+
+    (k + o)√3 − b squared is 3(k + o)² + b² − 2(k + o)·b·√3; candidates around the float estimate
+    are compared exactly in Q(√3), and the winner must not be at the window's edge.
+    """
+    guess = round(float(b) / math.sqrt(3) - float(offset))
+    window = range(guess - 3, guess + 4)
+
+    def cost(k: int) -> tuple[Fraction, Fraction]:
+        t = k + offset
+        return 3 * t * t + b * b, -2 * t * b
+
+    best = guess - 3
+    for k in window:
+        r1, s1 = cost(k)
+        r0, s0 = cost(best)
+        if sign_of_surd(r1 - r0, s1 - s0) < 0:
+            best = k
+    assert best not in (window[0], window[-1]), "the float estimate of b/√3 was too far off"
+    return best
+
+
+def _tie_rule_a2(x: Sequence[Fraction]) -> tuple[int, int]:
+    """A2 as the union of Z × √3Z and its translate by (½, √3/2): round in each (rule 1 for the
+    first coordinate; the second, b/√3 − offset, is never halfway for rational b), keep the nearer
+    in exact Q(√3) comparison, the first on equal distance (rule 3). Returns (m, n) with point
+    m·(1, 0) + n·(½, √3/2)."""
+    a, b = x
+    m1, k1 = rint_half_even(a), _nearest_multiple_of_sqrt3(b, Fraction(0))
+    m2, k2 = rint_half_even(a - _HALF), _nearest_multiple_of_sqrt3(b, _HALF)
+    first = (m1 - k1, 2 * k1)  # (m1, √3·k1) = (m1 − k1)·(1, 0) + 2k1·(½, √3/2)
+    second = (m2 - k2, 2 * k2 + 1)  # (m2 + ½, √3·(k2 + ½))
+    r1, s1 = a2_squared_distance(*first, a, b)
+    r2, s2 = a2_squared_distance(*second, a, b)
+    return second if sign_of_surd(r2 - r1, s2 - s1) < 0 else first
+
+
+def conformance_tie_rule_point(x: Sequence[float], lattice: str) -> Point | tuple[int, int]:
+    """The closest point that quantmm's documented tie rule picks, computed exactly.
+
+    ``x`` is one vector of floats (or Fractions); ``lattice`` is "Z" (Z^d), "D" (D_d, d ≥ 2),
+    "D4", "A2" or "E8", the names :func:`quantmm.fast.closest_point` accepts. The procedure is the
+    one documented in :mod:`quantmm.fast.lattices` (Conway & Sloane 1982; THEORY.md §1.4): halves
+    round to even; D_d re-rounds the lowest index among the largest |x_i − f_i|, up when
+    x_i ≥ f_i; the first coset (D8, resp. Z × √3Z) wins equal distances in E8 and A2. Every
+    step is exact (Fractions; Q(√3) for A2), so the result is always one of the brute-force closest
+    points (tests/test_exactness.py checks this).
+
+    Returns the point as a tuple of Fractions, except for A2: its integer coordinates (m, n),
+    the point being m·(1, 0) + n·(½, √3/2), as in :func:`a2_closest_points`.
+
+    >>> [int(c) for c in conformance_tie_rule_point([0.6, 0.6, 0.6, 0.1], "D")]
+    [0, 1, 1, 0]
+    >>> conformance_tie_rule_point([0.5, 0.0], "A2")
+    (0, 0)
+    """
+    if not isinstance(lattice, str) or lattice not in TIE_RULE_LATTICES:
+        raise ValueError(f"lattice must be one of {', '.join(TIE_RULE_LATTICES)}, got {lattice!r}")
+    values = tuple(Fraction(v) if isinstance(v, Fraction) else Fraction(float(v)) for v in x)
+    dimensions = {"D4": 4, "A2": 2, "E8": 8}
+    if lattice in dimensions and len(values) != dimensions[lattice]:
+        raise ValueError(f"x must have {dimensions[lattice]} entries for {lattice}, got {len(x)}")
+    if lattice == "D" and len(values) < 2:
+        raise ValueError(f"x must have at least 2 entries for D_d, got {len(x)}")
+    if lattice == "Z":
+        return tuple(Fraction(rint_half_even(v)) for v in values)
+    if lattice in ("D", "D4"):
+        return _tie_rule_d(values)
+    if lattice == "A2":
+        return _tie_rule_a2(values)
+    first, second = e8_coset_candidates(values)
+    if _squared_distance(second, values) < _squared_distance(first, values):
+        return second
+    return first
