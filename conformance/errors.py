@@ -40,6 +40,7 @@ import mpmath
 import numpy as np
 
 from quantmm.fast.backend import to_numpy
+from quantmm.reference.precision import _round_half_even
 
 __all__ = [
     "BACKENDS",
@@ -202,14 +203,6 @@ def _exact_fraction(value: Any) -> Fraction | float:
         "value must be an mpmath mpf, a Fraction, an int, a float or a decimal string, "
         f"got {type(value).__name__}"
     )
-
-
-def _round_half_even(numerator: int, denominator: int) -> int:
-    quotient, remainder = divmod(numerator, denominator)
-    twice = 2 * remainder
-    if twice > denominator or (twice == denominator and quotient % 2 == 1):
-        quotient += 1
-    return quotient
 
 
 def _round_fraction(magnitude: Fraction, dtype_name: str) -> float:

@@ -53,8 +53,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
 
 from quantmm.fast.backend import device_module, to_numpy
 
@@ -70,7 +68,7 @@ from .brute_force import (
     z_closest_points,
 )
 from .results import FAIL, PASS, CheckResult, Failure
-from .strategies import LATTICE_DIMENSIONS, LATTICE_RANGE_LIMIT, lattice_inputs
+from .strategies import LATTICE_DIMENSIONS, LATTICE_RANGE_LIMIT, draw_examples, lattice_inputs
 
 __all__ = [
     "A2_SECOND_COORDINATE_ULPS",
@@ -152,22 +150,7 @@ def _edge_values(lattice: str, dtype: np.dtype) -> np.ndarray:
 
 def _hypothesis_inputs(lattice: str, dtype: np.dtype, count: int, seed: int) -> np.ndarray:
     """``count`` examples of :func:`lattice_inputs`, reproducible for ``seed``."""
-    found: list[np.ndarray] = []
-
-    @hypothesis_seed(seed)
-    @settings(
-        database=None,
-        derandomize=False,
-        max_examples=count,
-        deadline=None,
-        phases=(Phase.generate,),
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(lattice_inputs(lattice, dtype))
-    def collect(x: np.ndarray) -> None:
-        found.append(x)
-
-    collect()
+    found = draw_examples(lattice_inputs(lattice, dtype), count, seed)
     return np.stack(found).astype(dtype)
 
 

@@ -254,30 +254,10 @@ def check_converse(
 
 def _pairs(profile: str, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Adversarial pairs drawn with the public strategies, reproducibly for ``seed``."""
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hypothesis_seed
-
-    from .strategies import matrix_pairs
+    from .strategies import draw_examples, matrix_pairs
 
     count = _sizes(profile)["guarantee"][0]
-    drawn: list[tuple[np.ndarray, np.ndarray]] = []
-
-    @hypothesis_seed(seed)
-    @settings(
-        max_examples=count,
-        database=None,
-        deadline=None,
-        derandomize=False,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate],
-    )
-    @given(matrix_pairs())
-    def collect(pair):
-        if len(drawn) < count:
-            drawn.append((np.array(pair[0]), np.array(pair[1])))
-
-    collect()
-    return drawn
+    return [(np.array(A), np.array(B)) for A, B in draw_examples(matrix_pairs(), count, seed)]
 
 
 def check_claimed_guarantees(

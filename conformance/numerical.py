@@ -22,17 +22,14 @@ On backend "cupy" the arrays passed are CuPy arrays.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import math
 import numbers
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from quantmm import reference
@@ -41,6 +38,7 @@ from quantmm.fast.backend import cupy_or_none, to_numpy
 from .errors import correctly_rounded, summarize, tolerance_for, ulp_distance, within_tolerance
 from .reference_data import DENSITY_RHOS, ReferenceData, load_reference_data
 from .results import FAIL, PASS, SKIP, CheckResult, Failure
+from .strategies import draw_examples
 
 __all__ = ["CHECK_PREFIX", "FUNCTIONS", "GENERATED_DIGITS", "check_numerical_agreement"]
 
@@ -78,34 +76,6 @@ def _density_arguments(profile: str) -> st.SearchStrategy[tuple[float, float]]:
     return st.tuples(points, rhos)
 
 
-@contextlib.contextmanager
-def _without_local_constants() -> Iterator[bool]:
-    """Hide hypothesis's "local constants" while drawing; yields whether they are hidden.
-
-    hypothesis (6.1xx) mixes numeric literals harvested from the source of every imported
-    non-test module outside site-packages into its draws, so the examples for one seed would
-    change with unrelated edits and with whatever happens to be imported (the CLI, a pytest
-    session, a user's kernel module). The pool is replaced by an empty one for the duration
-    (hypothesis-internal names; if they are gone the draws are left alone and this yields False).
-    """
-    try:
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-
-        original, cache = providers._get_local_constants, providers.CONSTANTS_CACHE.cache
-    except (ImportError, AttributeError):
-        yield False
-        return
-    empty = Constants()
-    providers._get_local_constants = lambda: empty
-    cache.clear()  # cached pools were filtered from the local constants too
-    try:
-        yield True
-    finally:
-        providers._get_local_constants = original
-        cache.clear()
-
-
 def _generated_arguments(function: str, profile: str, seed: int) -> list[tuple[float, ...]]:
     """The hypothesis examples for ``function``: distinct argument tuples in the order drawn,
     the same for the same ``seed`` (and hypothesis version), whatever else is imported."""
@@ -114,23 +84,8 @@ def _generated_arguments(function: str, profile: str, seed: int) -> list[tuple[f
         if function == "optimal_density"
         else st.tuples(_rates())  # one-argument tuples
     )
-    found: list[tuple[float, ...]] = []
-
-    @hypothesis_seed(seed)
-    @settings(
-        database=None,
-        derandomize=False,
-        max_examples=EXAMPLES[profile],
-        deadline=None,
-        phases=(Phase.generate,),
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def collect(arguments: tuple[float, ...]) -> None:
-        found.append(tuple(float(a) for a in arguments))
-
-    with _without_local_constants():
-        collect()
+    drawn = draw_examples(strategy, EXAMPLES[profile], seed)
+    found = [tuple(float(a) for a in arguments) for arguments in drawn]
     return list(dict.fromkeys(found))
 
 

@@ -60,12 +60,15 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -78,6 +81,7 @@ __all__ = [
     "MATRIX_STRUCTURES",
     "STRUCTURES",
     "TINY_EXPONENTS",
+    "draw_examples",
     "lattice_inputs",
     "matrices",
     "matrix_pairs",
@@ -439,3 +443,55 @@ def _in_range(values: list[float], negate_zero: list[bool], dtype: np.dtype, lim
     x[(x == 0) & np.array(negate_zero)] = -0.0
     assert np.isfinite(x).all() and np.abs(x).max() < limit, (values, limit)
     return x
+
+
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[bool]:
+    """Hide hypothesis's "local constants" while drawing; yields whether they are hidden.
+
+    hypothesis (6.1xx) mixes numeric literals harvested from the source of every imported
+    non-test module outside site-packages into its draws, so the examples for one seed would
+    change with unrelated edits and with whatever happens to be imported (the CLI, a pytest
+    session, a user's kernel module). The pool is replaced by an empty one for the duration
+    (hypothesis-internal names; if they are gone the draws are left alone and this yields False).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        original, cache = providers._get_local_constants, providers.CONSTANTS_CACHE.cache
+    except (ImportError, AttributeError):
+        yield False
+        return
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()  # cached pools were filtered from the local constants too
+    try:
+        yield True
+    finally:
+        providers._get_local_constants = original
+        cache.clear()
+
+
+def draw_examples(strategy: st.SearchStrategy[Any], count: int, seed: int) -> list[Any]:
+    """``count`` examples of ``strategy`` in the order hypothesis generates them for ``seed``
+    (generation phase only, no database, no deadline): the same list for the same seed and
+    hypothesis version, whatever else is imported (see :func:`_without_local_constants`)."""
+    found: list[Any] = []
+
+    @hypothesis_seed(seed)
+    @settings(
+        database=None,
+        derandomize=False,
+        max_examples=count,
+        deadline=None,
+        phases=(Phase.generate,),
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def collect(example: Any) -> None:
+        found.append(example)
+
+    with _without_local_constants():
+        collect()
+    return found[:count]

@@ -14,8 +14,6 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from quantmm.conformance.brute_force import (
@@ -32,6 +30,7 @@ from quantmm.conformance.strategies import (
     MATRIX_STRUCTURES,
     STRUCTURES,
     TINY_EXPONENTS,
+    draw_examples,
     lattice_inputs,
     matrices,
     matrix_pairs,
@@ -40,23 +39,7 @@ from quantmm.conformance.strategies import (
 
 def draw(strategy, count: int, seed: int = 0) -> list:
     """``count`` examples of ``strategy`` under hypothesis seed ``seed`` (generation only)."""
-    found = []
-
-    @hypothesis_seed(seed)
-    @settings(
-        database=None,
-        derandomize=False,
-        max_examples=count,
-        deadline=None,
-        phases=(Phase.generate,),
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def collect(example):
-        found.append(example)
-
-    collect()
-    return found
+    return draw_examples(strategy, count, seed)
 
 
 def as_bytes(example) -> bytes:
