@@ -167,6 +167,11 @@ def _round_z(xp: ModuleType, x: Any) -> Any:
     return xp.rint(x)
 
 
+def _is_odd(xp: ModuleType, integers: Any) -> Any:
+    """Whether integer-valued floats are odd (exact: halving is exact, floor is exact)."""
+    return xp.floor(integers * 0.5) * 2.0 != integers
+
+
 def _parity_fixed(xp: ModuleType, x: Any) -> tuple[Any, Any, Any, Any]:
     """D_d's Conway–Sloane decoding of x in pieces (see :func:`_parity_fixed_from`)."""
     f = xp.rint(x)
@@ -180,7 +185,7 @@ def _parity_fixed_from(xp: ModuleType, f: Any, error: Any) -> tuple[Any, Any, An
     magnitude = xp.abs(error)
     worst = xp.argmax(magnitude, axis=-1)  # first index among equals
     worst_error = xp.take_along_axis(error, worst[..., None], axis=-1)[..., 0]
-    odd = xp.remainder(f.sum(axis=-1), 2) != 0
+    odd = _is_odd(xp, f.sum(axis=-1))
     step = xp.where(worst_error >= 0, 1.0, -1.0).astype(f.dtype) * odd
     total = error[..., 0] * error[..., 0]
     for i in range(1, f.shape[-1]):
@@ -194,11 +199,14 @@ def _rounded_minus_half(xp: ModuleType, x: Any) -> tuple[Any, Any]:
     """rint(x − ½) (ties to even) and (x − ½) − rint(x − ½), without forming x − ½, which is
     rounded near the top of the range: with ⌊x⌋ and frac = x − ⌊x⌋ (both exact), the nearest
     integer to x − ½ is ⌊x⌋, except for integer x, a tie, which goes to the even of ⌊x⌋ − 1, ⌊x⌋."""
-    floor = xp.floor(x)
-    fraction = x - floor
-    down = (fraction == 0) & (xp.remainder(floor, 2) != 0)
-    rounded = xp.where(down, floor - 1.0, floor)
-    error = xp.where(down, 0.5, fraction - 0.5)
+    rounded = xp.floor(x)
+    error = (x - rounded) - 0.5
+    tie = error == -0.5  # x is an integer: x − ½ is halfway, and goes to the even neighbour
+    if bool(tie.any()):  # rare: fix up only the tied entries
+        tied = rounded[tie]
+        odd = _is_odd(xp, tied)
+        rounded[tie] = xp.where(odd, tied - 1.0, tied)
+        error[tie] = xp.where(odd, 0.5, -0.5)
     return rounded, error
 
 
