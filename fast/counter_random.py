@@ -29,7 +29,7 @@ __all__ = [
     "STREAM_DITHER_A",
     "STREAM_DITHER_B",
     "STREAM_ROTATION",
-    "STREAM_SKETCH",
+    "STREAM_TUNING",
     "hash64",
     "random_signs",
     "uniform",
@@ -40,7 +40,7 @@ __all__ = [
 STREAM_ROTATION = 1
 STREAM_DITHER_A = 2
 STREAM_DITHER_B = 3
-STREAM_SKETCH = 4
+STREAM_TUNING = 4
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

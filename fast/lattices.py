@@ -74,8 +74,7 @@ class Lattice:
 
     ``generator`` has the basis vectors as columns (a point is ``generator @ coordinates``);
     ``second_moment`` is E||U||²/d for U uniform on the Voronoi cell of this scaling, i.e.
-    G(Λ)·det(generator)^(2/d) (THEORY.md §1.4); ``covering_radius`` bounds every cell point's norm;
-    ``packing_radius`` (half the minimum distance) is the radius of the largest ball in the cell.
+    G(Λ)·det(generator)^(2/d) (THEORY.md §1.4); ``covering_radius`` bounds every cell point's norm.
     """
 
     name: str
@@ -83,7 +82,6 @@ class Lattice:
     generator: np.ndarray
     second_moment: float
     covering_radius: float
-    packing_radius: float
 
 
 def _d_generator(d: int) -> np.ndarray:
@@ -119,26 +117,25 @@ def lattice(name: str) -> Lattice:
 
     from quantmm.reference.lattice_constants import normalized_second_moment_exact
 
-    # (generator, covering radius, packing radius, det^(2/d) as (rational, radicand)):
-    # G·det^(2/d) is rational. Radii: SPLAG ch. 4 (minimum norms 1, 1, 2, 2).
-    half_sqrt2 = float(np.sqrt(2.0)) / 2
+    # (generator, covering radius, det^(2/d) as (rational, radicand)): G·det^(2/d) is rational.
+    # Covering radii: SPLAG ch. 4 (minimum norms 1, 1, 2, 2).
     generators = {
-        "Z": (np.eye(1), 0.5, 0.5, (Fraction(1), 1)),
-        "A2": (np.array([[1.0, 0.5], [0.0, _SQRT3 / 2]]), 1 / _SQRT3, 0.5, (Fraction(1, 2), 3)),
-        "D4": (_d_generator(4), 1.0, half_sqrt2, (Fraction(1), 2)),
-        "E8": (_e8_generator(), 1.0, half_sqrt2, (Fraction(1), 1)),
+        "Z": (np.eye(1), 0.5, (Fraction(1), 1)),
+        "A2": (np.array([[1.0, 0.5], [0.0, _SQRT3 / 2]]), 1 / _SQRT3, (Fraction(1, 2), 3)),
+        "D4": (_d_generator(4), 1.0, (Fraction(1), 2)),
+        "E8": (_e8_generator(), 1.0, (Fraction(1), 1)),
     }
     name = name.strip().upper() if isinstance(name, str) else name
     if name not in generators:
         raise ValueError(f"lattice must be one of {', '.join(generators)}, got {name!r}")
-    generator, covering_radius, packing_radius, (det_rational, det_radicand) = generators[name]
+    generator, covering_radius, (det_rational, det_radicand) = generators[name]
     d = generator.shape[0]
     nsm = normalized_second_moment_exact(name)
     assert nsm.radicand in (1, det_radicand)
     second_moment = nsm.rational * det_rational * (det_radicand if nsm.radicand > 1 else 1)
     if nsm.radicand == 1:
         assert det_radicand == 1
-    return Lattice(name, d, generator, float(second_moment), covering_radius, packing_radius)
+    return Lattice(name, d, generator, float(second_moment), covering_radius)
 
 
 def _checked(x: Any, lattice_name: str) -> Any:

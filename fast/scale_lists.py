@@ -38,7 +38,7 @@ from functools import cache
 
 import numpy as np
 
-from .counter_random import STREAM_SKETCH, uniform, validated_seed
+from .counter_random import STREAM_TUNING, uniform, validated_seed
 from .voronoi import BLOCK, VoronoiCode
 
 __all__ = ["ESCAPE_BITS", "predicted_gap_db", "tune_betas"]
@@ -50,8 +50,8 @@ ESCAPE_BITS = 40
 def _gaussian_blocks(blocks: int, seed: int) -> np.ndarray:
     """Seeded N(0, 1) blocks (blocks, 8) by Box–Muller from the counter-based generator."""
     index = np.arange(blocks * BLOCK // 2, dtype=np.int64)
-    u1 = uniform(np, seed, STREAM_SKETCH, (index, 0))
-    u2 = uniform(np, seed, STREAM_SKETCH, (index, 1))
+    u1 = uniform(np, seed, STREAM_TUNING, (index, 0))
+    u2 = uniform(np, seed, STREAM_TUNING, (index, 1))
     radius = np.sqrt(-2.0 * np.log1p(-u1))
     angle = 2.0 * np.pi * u2
     return np.concatenate([radius * np.cos(angle), radius * np.sin(angle)]).reshape(blocks, BLOCK)

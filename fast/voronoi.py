@@ -127,10 +127,6 @@ class VoronoiCode:
         """Nominal bits per entry: log2(q) + log2(k)/8 (THEORY.md §1.4)."""
         return math.log2(self.q) + math.log2(self.scales) / BLOCK
 
-    def error_second_moment(self, beta: float) -> float:
-        """E[(x̂ − x)²] per entry at scale β when no overload: β²·σ²(Λ) (dither makes it exact)."""
-        return beta * beta * self.lattice.second_moment
-
     def _generate(self, coordinates: Any) -> Any:
         """G·c along the last axis, as explicit products summed left to right, skipping zero
         entries of G: the same bits on NumPy and CuPy (a library matmul may reorder or fuse)."""

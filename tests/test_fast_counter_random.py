@@ -23,7 +23,7 @@ from quantmm.fast.counter_random import (
     STREAM_DITHER_A,
     STREAM_DITHER_B,
     STREAM_ROTATION,
-    STREAM_SKETCH,
+    STREAM_TUNING,
     hash64,
     random_signs,
     uniform,
@@ -94,7 +94,7 @@ def random_cases(count: int) -> list[tuple[int, int, list[np.ndarray]]]:
     rng = random.Random(20261125)
     edge_seeds = [0, 1, 2**63 - 1, 2**63, 2**64 - 1]
     edge_counters = [0, 1, 2**32 - 1, 2**32, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1]
-    streams = [0, STREAM_ROTATION, STREAM_DITHER_A, STREAM_DITHER_B, STREAM_SKETCH, 2**40 + 7]
+    streams = [0, STREAM_ROTATION, STREAM_DITHER_A, STREAM_DITHER_B, STREAM_TUNING, 2**40 + 7]
     cases = []
     for index in range(count):
         seed = edge_seeds[index] if index < len(edge_seeds) else rng.randrange(2**64)
@@ -127,7 +127,7 @@ def test_hash64_uniform_and_signs_match_the_independent_reference():
 
 
 def test_no_counters_gives_the_start_of_the_chain():
-    for seed, stream in [(0, 0), (5, STREAM_ROTATION), (2**64 - 1, STREAM_SKETCH)]:
+    for seed, stream in [(0, 0), (5, STREAM_ROTATION), (2**64 - 1, STREAM_TUNING)]:
         assert int(hash64(np, seed, stream, ())) == reference_hash(seed, stream, ())
 
 
@@ -192,13 +192,13 @@ def test_permuted_counters_give_permuted_values():
 def test_counters_broadcast_like_numpy_arrays():
     rows = np.arange(3)[:, None]
     columns = np.arange(4)[None, :]
-    bits = hash64(np, 5, STREAM_SKETCH, (rows, columns))
+    bits = hash64(np, 5, STREAM_TUNING, (rows, columns))
     assert bits.shape == (3, 4)
     for i in range(3):
         for j in range(4):
-            assert int(bits[i, j]) == reference_hash(5, STREAM_SKETCH, (i, j))
-    assert uniform(np, 5, STREAM_SKETCH, (7, np.zeros((2, 1, 5), dtype=int))).shape == (2, 1, 5)
-    assert random_signs(np, 5, STREAM_SKETCH, (np.arange(6).reshape(2, 3),)).shape == (2, 3)
+            assert int(bits[i, j]) == reference_hash(5, STREAM_TUNING, (i, j))
+    assert uniform(np, 5, STREAM_TUNING, (7, np.zeros((2, 1, 5), dtype=int))).shape == (2, 1, 5)
+    assert random_signs(np, 5, STREAM_TUNING, (np.arange(6).reshape(2, 3),)).shape == (2, 3)
 
 
 @pytest.mark.parametrize(
@@ -238,7 +238,7 @@ def test_no_runtime_warning_from_wrapping_arithmetic():
     """uint64 overflow is intended; neither arrays nor 0-d scalars may warn."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        hash64(np, 2**64 - 1, STREAM_SKETCH, (np.arange(1000, dtype=np.uint64) + 2**63,))
+        hash64(np, 2**64 - 1, STREAM_TUNING, (np.arange(1000, dtype=np.uint64) + 2**63,))
         uniform(np, 2**64 - 1, STREAM_DITHER_A, (2**63, 5))  # 0-d: NumPy scalar arithmetic
         random_signs(np, 3, STREAM_ROTATION, (np.uint64(2**64 - 1), np.arange(5)))
         hash64(np, 2**64 - 1, 2**40, ())
