@@ -209,9 +209,10 @@ def optimal_density(u: Any, rho: Any):
     # u²/6 − exponent = (high − 6·exponent + low)/6; high − sixfold is exact (Sterbenz).
     remainder = (((high - sixfold) - sixfold_error) + low) / 6.0
     shape = xp.cbrt(complement + square * high)
-    if complement == 0.0:  # |ρ| = 1: (u²)^(1/3), and u² underflows for |u| < 2^-537 or so
+    if complement == 0.0:  # |ρ| = 1: (ρ²u²)^(1/3), and u² underflows for |u| below ~2^-537
+        # Same formula on u·2^600 (exact), then ·2^-400 (exact): the error analysis is unchanged.
         tiny = high < 2.0**-900
-        cube_root = xp.cbrt(magnitude)
-        shape = xp.where(tiny, xp.cbrt(square) * (cube_root * cube_root), shape)
+        scaled = xp.where(tiny, magnitude, 0.0) * 2.0**600
+        shape = xp.where(tiny, xp.cbrt(square * (scaled * scaled)) * 2.0**-400, shape)
     value = (xp.exp(-exponent) * shape) * reciprocal
     return _unwrapped(value - value * remainder)
