@@ -37,8 +37,10 @@ from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
 __all__ = [
+    "SEARCHES",
     "a2_closest_points",
     "a2_squared_distance",
+    "closest_points",
     "conformance_tie_rule_point",
     "d_candidates",
     "d_closest_points",
@@ -447,3 +449,23 @@ def conformance_tie_rule_point(x: Sequence[float], lattice: str) -> Point | tupl
     if _squared_distance(second, values) < _squared_distance(first, values):
         return second
     return first
+
+
+#: The exhaustive search of each lattice name (A2's points are integer coordinates (m, n)).
+SEARCHES = {
+    "Z": z_closest_points,
+    "D": d_closest_points,
+    "D4": d_closest_points,
+    "E8": e8_closest_points,
+    "A2": a2_closest_points,
+}
+
+
+def closest_points(x: Sequence[float], lattice: str) -> set:
+    """Every exact closest point of ``lattice`` to the float vector ``x``, by exhaustive search
+    (A2: integer coordinates (m, n)).
+
+    >>> sorted(closest_points([0.5], "Z"))
+    [(Fraction(0, 1),), (Fraction(1, 1),)]
+    """
+    return SEARCHES[lattice](exact(x))[0]

@@ -57,15 +57,13 @@ import numpy as np
 from quantmm.fast.backend import device_module, to_numpy
 
 from .brute_force import (
+    SEARCHES,
     a2_closest_points,
     a2_squared_distance,
     conformance_tie_rule_point,
-    d_closest_points,
-    e8_closest_points,
     exact,
     nearest_float_to_surd,
     sign_of_surd,
-    z_closest_points,
 )
 from .results import FAIL, PASS, CheckResult, Failure
 from .strategies import LATTICE_DIMENSIONS, LATTICE_RANGE_LIMIT, draw_examples, lattice_inputs
@@ -177,8 +175,7 @@ def _judge_rational(lattice: str, x: tuple[Fraction, ...], got: tuple[Fraction, 
     rule = conformance_tie_rule_point(x, lattice)
     if got == rule and _squared_distance(rule, x) < _UNIQUE_BELOW[lattice]:
         return _RULE, False, rule  # within half the minimum distance: the unique closest point
-    search = {"Z": z_closest_points, "D": d_closest_points, "D4": d_closest_points}
-    closest, minimum = search.get(lattice, e8_closest_points)(x)
+    closest, minimum = SEARCHES[lattice](x)
     if rule not in closest:  # the reference contradicts itself: never the target's fault
         raise RuntimeError(f"tie rule point {rule} is not a closest point of {lattice} to {x}")
     tie = len(closest) > 1

@@ -17,11 +17,7 @@ import pytest
 from hypothesis import strategies as st
 
 from quantmm.conformance.brute_force import (
-    a2_closest_points,
-    d_closest_points,
-    e8_closest_points,
-    exact,
-    z_closest_points,
+    closest_points,
 )
 from quantmm.conformance.strategies import (
     ELEMENT_BOUND,
@@ -213,14 +209,7 @@ def test_bad_arguments_are_refused(call, error, words):
 
 def closest_set(name: str, x: np.ndarray) -> set:
     """The exact brute-force set of closest points (A2: integer coordinates)."""
-    search = {
-        "Z": z_closest_points,
-        "D": d_closest_points,
-        "D4": d_closest_points,
-        "E8": e8_closest_points,
-        "A2": a2_closest_points,
-    }
-    return search[name](exact(x.tolist()))[0]
+    return closest_points(x.tolist(), name)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])

@@ -20,12 +20,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from quantmm.conformance.brute_force import (
-    a2_closest_points,
+    closest_points,
     conformance_tie_rule_point,
-    d_closest_points,
     e8_closest_points,
     exact,
-    z_closest_points,
 )
 from quantmm.conformance.exactness import _hypothesis_inputs, check_exactness
 from quantmm.conformance.results import FAIL, PASS
@@ -38,14 +36,7 @@ DTYPES = [np.float32, np.float64]
 
 def brute_force(name: str, x) -> set:
     """All exact closest points (A2: integer coordinates (m, n))."""
-    search = {
-        "Z": z_closest_points,
-        "D": d_closest_points,
-        "D4": d_closest_points,
-        "E8": e8_closest_points,
-        "A2": a2_closest_points,
-    }
-    return search[name](exact(x))[0]
+    return closest_points(x, name)
 
 
 # --- the exact tie rule ---------------------------------------------------------------------------
