@@ -205,18 +205,24 @@ def certify(
         )
         reports.append(TargetReport(target.name, "decoder", target.construction, [result]))
     backend = "cupy" if device == "gpu" else "numpy"
-    checksum = None
+    data = None
     if functions:
         from .numerical import check_numerical_agreement
         from .reference_data import load_reference_data
 
-        checksum = load_reference_data().checksum
+        data = load_reference_data()  # loaded and verified once, used by every function check
     for target in functions:
         result = run(
             target.name,
             lambda target=target: check_numerical_agreement(
-                target.function, target.implementation, backend=backend, profile=profile, seed=seed
+                target.function,
+                target.implementation,
+                backend=backend,
+                profile=profile,
+                seed=seed,
+                data=data,
             ),
         )
         reports.append(TargetReport(target.name, "function", target.construction, [result]))
+    checksum = None if data is None else data.checksum
     return Certificate.build(profile, seed, device, reports, checksum)
