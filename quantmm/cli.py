@@ -7,10 +7,11 @@
     quantmm cite [--format text|bibtex]
     quantmm certify (TARGET | --builtin) [--profile quick|full] [--seed N] [--device cpu|gpu]
                     [--output PATH] [--check NAME ...]
+    quantmm prove [NAME ...] [--list]
 
 Exit status: 0 on success, 2 for bad input (unknown quantity or parameter, value out of domain,
 digits out of range), 3 when a value cannot be certified to the asked digits; ``certify`` exits
-1 when any check fails.
+1 when any check fails, ``prove`` when any certificate fails.
 """
 
 from __future__ import annotations
@@ -103,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="run only this kernel check (repeatable)",
     )
+    prove = commands.add_parser(
+        "prove", help="re-check the interval-arithmetic certificates of proofs/ (issue #6)"
+    )
+    prove.add_argument(
+        "names", nargs="*", metavar="NAME", help="run only these certificates (default: all)"
+    )
+    prove.add_argument("--list", action="store_true", help="list the certificates and exit")
     return parser
 
 
@@ -224,9 +232,28 @@ def _certify(arguments: argparse.Namespace) -> int:
     return 0 if certificate.verdict == "pass" else EXIT_CHECK_FAILED
 
 
+def _prove(arguments: argparse.Namespace) -> int:
+    """Run the certificates, printing each one's facts as it finishes; return the status."""
+    from quantmm.proofs.runner import CERTIFICATES, FAILED, format_result, report, run
+
+    if arguments.list:
+        for certificate in CERTIFICATES:
+            print(f"{certificate.name}: {certificate.title} (proofs/{certificate.derivation})")
+        return 0
+    try:
+        results = run(arguments.names, progress=lambda result: print(format_result(result)))
+    except ValueError as error:
+        print(f"quantmm: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(report(results))
+    return EXIT_CHECK_FAILED if any(result.verdict == FAILED for result in results) else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     arguments = _parser().parse_args(argv)
+    if arguments.command == "prove":
+        return _prove(arguments)
     if arguments.command == "certify":
         try:
             return _certify(arguments)

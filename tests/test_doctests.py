@@ -12,9 +12,10 @@ import pytest
 import quantmm
 import quantmm.conformance
 import quantmm.fast
+import quantmm.proofs
 import quantmm.reference
 
-PACKAGES = [quantmm, quantmm.reference, quantmm.fast, quantmm.conformance]
+PACKAGES = [quantmm, quantmm.reference, quantmm.fast, quantmm.conformance, quantmm.proofs]
 
 
 def _modules():

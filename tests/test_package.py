@@ -22,9 +22,30 @@ def test_the_front_door_re_exports_the_reference_and_the_protocol():
 def test_the_subpackages_install_under_one_import_name():
     import quantmm.conformance
     import quantmm.fast
+    import quantmm.proofs
 
-    for package in (quantmm.reference, quantmm.fast, quantmm.conformance):
+    for package in (quantmm.reference, quantmm.fast, quantmm.conformance, quantmm.proofs):
         assert package.__name__.startswith("quantmm.")
+
+
+def test_every_certificate_names_a_derivation_that_is_installed():
+    from importlib import resources
+
+    from quantmm.proofs import CERTIFICATES
+
+    for certificate in CERTIFICATES:
+        derivation = resources.files("quantmm.proofs") / certificate.derivation
+        assert derivation.is_file(), f"{certificate.name}: {certificate.derivation} not installed"
+
+
+def test_certificates_leave_the_interval_precision_alone():
+    from mpmath import iv
+
+    from quantmm.proofs import run
+
+    before = iv.prec
+    run(["critical_rate", "gamma_shape"])
+    assert iv.prec == before
 
 
 def test_mpmath_is_recent_enough():
