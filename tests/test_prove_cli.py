@@ -47,12 +47,15 @@ def test_each_fact_is_printed_with_its_enclosure_width(full_run):
     assert output.count("width") >= len(facts)
 
 
-def test_the_installed_command_runs_a_certificate():
+def test_the_installed_command_runs_a_certificate(tmp_path):
+    # Run outside the source tree: there `quantmm/` (the front door alone) would shadow the
+    # installed package, whose subpackages live in reference/, fast/, … of the checkout.
     completed = subprocess.run(
         [sys.executable, "-m", "quantmm", "prove", "critical_rate"],
         capture_output=True,
         text=True,
         check=False,
+        cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr
     assert "PROVED   critical_rate" in completed.stdout
