@@ -8,6 +8,10 @@
     quantmm certify (TARGET | --builtin) [--profile quick|full] [--seed N] [--device cpu|gpu]
                     [--output PATH] [--check NAME ...]
     quantmm prove [NAME ...] [--list]
+    quantmm experiment scalar-matmul|least-squares|lattice-gap [--size tiny|quick|full | --full]
+                       [--seed N] [--device cpu|gpu] [--scheduler ADDRESS] [--output-dir DIR]
+                       [--no-progress]
+    quantmm plot rate-distortion|density [the same options] [--rho R ...] [--levels K]
 
 Exit status: 0 on success, 2 for bad input (unknown quantity or parameter, value out of domain,
 digits out of range), 3 when a value cannot be certified to the asked digits; ``certify`` exits
@@ -111,7 +115,57 @@ def _parser() -> argparse.ArgumentParser:
         "names", nargs="*", metavar="NAME", help="run only these certificates (default: all)"
     )
     prove.add_argument("--list", action="store_true", help="list the certificates and exit")
+    experiment = commands.add_parser(
+        "experiment", help="run a seeded experiment; writes CSV and PNG (needs quantmm[plot])"
+    )
+    experiment.add_argument(
+        "name", choices=tuple(EXPERIMENTS), metavar="NAME", help=", ".join(EXPERIMENTS)
+    )
+    _add_run_options(experiment)
+    plot = commands.add_parser(
+        "plot", help="draw a figure of the theory and the kernels (needs quantmm[plot])"
+    )
+    plot.add_argument("name", choices=tuple(PLOTS), metavar="NAME", help=", ".join(PLOTS))
+    _add_run_options(plot)
+    plot.add_argument("--rho", type=float, nargs="+", help="density only: the correlations to draw")
+    plot.add_argument("--levels", type=int, help="density only: the compander's number of levels")
     return parser
+
+
+#: ``quantmm experiment NAME`` and ``quantmm plot NAME``: the module whose ``run`` does the work.
+EXPERIMENTS = {
+    "scalar-matmul": "quantmm.experiments.scalar_matmul",
+    "least-squares": "quantmm.experiments.least_squares",
+    "lattice-gap": "quantmm.experiments.lattice_gap",
+}
+PLOTS = {
+    "rate-distortion": "quantmm.experiments.rate_distortion",
+    "density": "quantmm.experiments.density",
+}
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument(
+        "--size",
+        choices=("tiny", "quick", "full"),
+        default="quick",
+        help="tiny (seconds, for tests), quick (default, about a minute), full (the paper's size)",
+    )
+    sizes.add_argument(
+        "--full", action="store_const", const="full", dest="size", help="the same as --size full"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a Dask scheduler to run the trials on"
+    )
+    parser.add_argument(
+        "--output-dir", default="quantmm-output", help="where the CSV and figures go"
+    )
+    parser.add_argument(
+        "--no-progress", action="store_false", dest="progress", help="no progress bar"
+    )
 
 
 def _quantity(name: str) -> Quantity:
@@ -249,11 +303,48 @@ def _prove(arguments: argparse.Namespace) -> int:
     return EXIT_CHECK_FAILED if any(result.verdict == FAILED for result in results) else 0
 
 
+def _run_job(arguments: argparse.Namespace) -> int:
+    """Run an experiment or a plot; print its report and the files it wrote."""
+    import importlib
+    from pathlib import Path
+
+    modules = EXPERIMENTS if arguments.command == "experiment" else PLOTS
+    options = {
+        "size": arguments.size,
+        "seed": arguments.seed,
+        "device": arguments.device,
+        "scheduler": arguments.scheduler,
+        "output_dir": Path(arguments.output_dir),
+        "progress": arguments.progress,
+    }
+    if arguments.command == "plot":
+        extra = {"rhos": arguments.rho, "levels": arguments.levels}
+        if arguments.name != "density" and any(value is not None for value in extra.values()):
+            raise _InputError("--rho and --levels apply to `quantmm plot density` only")
+        options.update({name: value for name, value in extra.items() if value is not None})
+    if arguments.device == "gpu":
+        from quantmm.fast.backend import cupy_or_none
+
+        if cupy_or_none() is None:
+            raise _InputError("--device gpu needs CuPy and a visible GPU; neither was found")
+    result = importlib.import_module(modules[arguments.name]).run(**options)
+    print(result.report)
+    for path in result.files:
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     arguments = _parser().parse_args(argv)
     if arguments.command == "prove":
         return _prove(arguments)
+    if arguments.command in ("experiment", "plot"):
+        try:
+            return _run_job(arguments)
+        except ValueError as error:
+            print(f"quantmm: error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     if arguments.command == "certify":
         try:
             return _certify(arguments)

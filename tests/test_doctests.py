@@ -11,11 +11,19 @@ import pytest
 
 import quantmm
 import quantmm.conformance
+import quantmm.experiments
 import quantmm.fast
 import quantmm.proofs
 import quantmm.reference
 
-PACKAGES = [quantmm, quantmm.reference, quantmm.fast, quantmm.conformance, quantmm.proofs]
+PACKAGES = [
+    quantmm,
+    quantmm.reference,
+    quantmm.fast,
+    quantmm.conformance,
+    quantmm.proofs,
+    quantmm.experiments,
+]
 
 
 def _modules():

@@ -1,0 +1,8 @@
+"""quantmm.experiments: the papers' figures and tables, computed by quantmm (issue #7).
+
+``quantmm plot rate-distortion``, ``quantmm plot density`` and ``quantmm experiment
+scalar-matmul | least-squares | lattice-gap`` are built from the pieces here: seeded trials with
+progress and optional Dask (:mod:`~quantmm.experiments.trials`), figures
+(:mod:`~quantmm.experiments.figures`), and one module per experiment or plot. Each writes a CSV
+and a PNG; they need ``quantmm[plot]`` (matplotlib, tqdm).
+"""
