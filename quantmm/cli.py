@@ -250,6 +250,15 @@ def _codebook(arguments: argparse.Namespace) -> str:
     return json.dumps({"params": params, "digits": arguments.digits, **document}, indent=2)
 
 
+def _check_device(device: str) -> None:
+    """``--device gpu`` needs CuPy and a visible GPU."""
+    if device == "gpu":
+        from quantmm.fast.backend import cupy_or_none
+
+        if cupy_or_none() is None:
+            raise _InputError("--device gpu needs CuPy and a visible GPU; neither was found")
+
+
 def _certify(arguments: argparse.Namespace) -> int:
     """Run the conformance harness; print the report, write the certificate, return the status."""
     from quantmm.conformance.harness import builtin_targets, certify
@@ -259,11 +268,7 @@ def _certify(arguments: argparse.Namespace) -> int:
         raise _InputError("give either a TARGET (module:attribute) or --builtin, not both")
     if arguments.seed < 0:
         raise _InputError(f"--seed must be a non-negative integer, got {arguments.seed}")
-    if arguments.device == "gpu":
-        from quantmm.fast.backend import cupy_or_none
-
-        if cupy_or_none() is None:
-            raise _InputError("--device gpu needs CuPy and a visible GPU; neither was found")
+    _check_device(arguments.device)
     if arguments.builtin:
         kernels, decoders, functions = builtin_targets(arguments.device)
         if arguments.checks:
@@ -322,11 +327,7 @@ def _run_job(arguments: argparse.Namespace) -> int:
         if arguments.name != "density" and any(value is not None for value in extra.values()):
             raise _InputError("--rho and --levels apply to `quantmm plot density` only")
         options.update({name: value for name, value in extra.items() if value is not None})
-    if arguments.device == "gpu":
-        from quantmm.fast.backend import cupy_or_none
-
-        if cupy_or_none() is None:
-            raise _InputError("--device gpu needs CuPy and a visible GPU; neither was found")
+    _check_device(arguments.device)
     result = importlib.import_module(modules[arguments.name]).run(**options)
     print(result.report)
     for path in result.files:

@@ -49,11 +49,10 @@ from quantmm.protocol import bits_per_entry
 from .trials import (
     ExperimentResult,
     Summary,
-    Task,
     check_options,
     check_seed,
     check_size,
-    run_trials,
+    run_configurations,
     summarize,
     trial_rng,
     write_csv,
@@ -385,23 +384,17 @@ def run(
     output_dir = check_options(device, scheduler, output_dir)
     preset = SIZE_PRESETS[size]
     configs = _configurations(preset)
-    tasks = [
-        Task(config, config["index"], t) for config in configs for t in range(preset["trials"])
-    ]
-    results = run_trials(
+    results = run_configurations(
         matmul_trial,
-        tasks,
+        configs,
+        preset["trials"],
         seed=seed,
         device=device,
         scheduler=scheduler,
         progress=progress,
         description=NAME,
     )
-    trials = preset["trials"]
-    rows = [
-        summary_row(config, results[i * trials : (i + 1) * trials])
-        for i, config in enumerate(configs)
-    ]
+    rows = [summary_row(config, trials) for config, trials in zip(configs, results, strict=True)]
     _flag_best(rows)
     files = [write_csv(output_dir / f"{NAME}.csv", rows)]
     files += _plot(rows, output_dir / f"{NAME}.png")

@@ -52,11 +52,10 @@ import numpy as np
 
 from .trials import (
     ExperimentResult,
-    Task,
     check_options,
     check_seed,
     check_size,
-    run_trials,
+    run_configurations,
     summarize,
     trial_rng,
     write_csv,
@@ -331,19 +330,19 @@ def run(
     output_dir = check_options(device, scheduler, output_dir)
     preset = SIZE_PRESETS[size]
     configs = _configurations(preset)
-    exact = run_trials(
+    exact = run_configurations(
         _reference_task,
-        [Task(config, config["index"], 0) for config in configs],
+        configs,
+        1,
         seed=seed,
         scheduler=scheduler,
         progress=progress,
         description=f"{NAME} reference",
     )
-    trials = preset["trials"]
-    tasks = [Task(config, config["index"], t) for config in configs for t in range(trials)]
-    results = run_trials(
+    results = run_configurations(
         least_squares_trial,
-        tasks,
+        configs,
+        preset["trials"],
         seed=seed,
         device=device,
         scheduler=scheduler,
@@ -351,8 +350,8 @@ def run(
         description=NAME,
     )
     rows = [
-        _summary_row(config, results[i * trials : (i + 1) * trials], exact[i])
-        for i, config in enumerate(configs)
+        _summary_row(config, trials, reference)
+        for config, trials, (reference,) in zip(configs, results, exact, strict=True)
     ]
     files = [write_csv(output_dir / f"{NAME}.csv", rows)]
     files += _plot(rows, output_dir / f"{NAME}.png")

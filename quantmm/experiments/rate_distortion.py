@@ -43,11 +43,10 @@ import numpy as np
 from .lattice_gap import gap_db, matmul_trial, reference_gamma, scale_list
 from .trials import (
     ExperimentResult,
-    Task,
     check_options,
     check_seed,
     check_size,
-    run_trials,
+    run_configurations,
     summarize,
     write_csv,
 )
@@ -266,21 +265,17 @@ def run(
     output_dir = check_options(device, scheduler, output_dir)
     preset = SIZE_PRESETS[size]
     configs = _configurations(preset)
-    trials = preset["trials"]
-    tasks = [Task(config, config["index"], t) for config in configs for t in range(trials)]
-    results = run_trials(
+    results = run_configurations(
         matmul_trial,
-        tasks,
+        configs,
+        preset["trials"],
         seed=seed,
         device=device,
         scheduler=scheduler,
         progress=progress,
         description=NAME,
     )
-    points = [
-        _point_row(config, results[i * trials : (i + 1) * trials])
-        for i, config in enumerate(configs)
-    ]
+    points = [_point_row(config, trials) for config, trials in zip(configs, results, strict=True)]
     curve = curve_rows(preset["max_rate"])
     files = [
         write_csv(output_dir / f"{NAME}.csv", points),

@@ -41,6 +41,7 @@ __all__ = [
     "check_options",
     "check_seed",
     "check_size",
+    "run_configurations",
     "run_trials",
     "summarize",
     "trial_rng",
@@ -109,6 +110,38 @@ def run_trials(
         return _run_on_dask(trial_function, tasks, seed, device, scheduler, bar)
     finally:
         bar.close()
+
+
+def run_configurations(
+    trial_function: TrialFunction,
+    configs: Sequence[Mapping[str, Any]],
+    trials: int,
+    *,
+    seed: int,
+    device: str = "cpu",
+    scheduler: str | None = None,
+    progress: bool = True,
+    description: str = "trials",
+) -> list[list[dict[str, float]]]:
+    """Run ``trials`` trials of every configuration (each has an ``"index"``) through
+    :func:`run_trials`; returns, per configuration in order, the list of its trial results.
+
+    >>> def trial(config, seed, trial, device):
+    ...     return {"x": config["index"] * 10 + trial}
+    >>> run_configurations(trial, [{"index": 0}, {"index": 1}], 2, seed=0, progress=False)
+    [[{'x': 0}, {'x': 1}], [{'x': 10}, {'x': 11}]]
+    """
+    tasks = [Task(config, config["index"], t) for config in configs for t in range(trials)]
+    results = run_trials(
+        trial_function,
+        tasks,
+        seed=seed,
+        device=device,
+        scheduler=scheduler,
+        progress=progress,
+        description=description,
+    )
+    return [results[i * trials : (i + 1) * trials] for i in range(len(configs))]
 
 
 def _run_on_dask(trial_function, tasks, seed, device, scheduler, bar) -> list[dict[str, float]]:
