@@ -4,8 +4,10 @@ The harness (issue #5) takes a kernel implementing :class:`quantmm.protocol.Matm
 factory ``f(seed=..., device=...)`` returning one, runs named checks against the certified mpmath
 reference and the converse (THEORY.md §1.2), and writes a JSON certificate:
 
-- kernel checks (:mod:`.kernel_checks`): ``rate_honesty``, ``determinism``, ``robustness``,
-  ``converse``, ``claimed_guarantees``;
+- kernel checks (:mod:`.kernel_checks`), judged on what the kernel did in isolated worker
+  processes (:mod:`.sandbox`, :mod:`.campaign`) with inputs drawn per run (:mod:`.inputs`):
+  ``protocol``, ``output_contract``, ``rate_honesty``, ``determinism``, ``robustness``,
+  ``edge_inputs``, ``converse``, ``accuracy_floor``, ``claimed_guarantees``;
 - decoder checks (:mod:`.exactness`): ``exactness:<lattice>`` against an exact brute force
   (:mod:`.brute_force`) and the documented tie rule;
 - function checks (:mod:`.numerical`): ``numerical_agreement:<function>`` in ulps against stored
@@ -17,10 +19,12 @@ line: ``quantmm certify TARGET`` or ``quantmm certify --builtin``; inside a test
 ``quantmm_certify`` pytest fixture (:mod:`.pytest_plugin`).
 
 >>> from quantmm.conformance import KERNEL_CHECKS
->>> list(KERNEL_CHECKS)
-['rate_honesty', 'determinism', 'robustness', 'converse', 'claimed_guarantees']
+>>> list(KERNEL_CHECKS)  # doctest: +NORMALIZE_WHITESPACE
+['protocol', 'output_contract', 'rate_honesty', 'determinism', 'robustness', 'edge_inputs',
+ 'converse', 'accuracy_floor', 'claimed_guarantees']
 """
 
+from . import inputs
 from .certificate import SCHEMA, Certificate, TargetReport
 from .errors import (
     CAP,
@@ -36,19 +40,21 @@ from .errors import (
 )
 from .exactness import check_exactness
 from .harness import DecoderTarget, FunctionTarget, builtin_targets, certify
-from .kernel_checks import (
-    KERNEL_CHECKS,
-    KERNEL_TOLERANCES,
-    check_claimed_guarantees,
-    check_converse,
-    check_determinism,
-    check_rate_honesty,
-    check_robustness,
-)
+from .kernel_checks import KERNEL_CHECKS, KERNEL_TOLERANCES
 from .numerical import check_numerical_agreement
 from .reference_data import Mismatch, ReferenceData, ReferenceRow, load_reference_data, recompute
 from .results import FAIL, PASS, SKIP, CheckResult, Failure
-from .targets import KernelTarget, as_factory, load_target
+from .targets import (
+    KernelCallError,
+    KernelTarget,
+    TargetError,
+    as_target,
+    encode_in_fresh_process,
+    estimate_in_fresh_process,
+    load_kernel,
+    load_target,
+)
+from .verify import verify
 
 __all__ = [
     "CAP",
@@ -65,23 +71,24 @@ __all__ = [
     "ErrorSummary",
     "Failure",
     "FunctionTarget",
+    "KernelCallError",
     "KernelTarget",
     "Mismatch",
     "ReferenceData",
     "ReferenceRow",
+    "TargetError",
     "TargetReport",
     "Tolerance",
-    "as_factory",
+    "as_target",
     "builtin_targets",
     "certify",
-    "check_claimed_guarantees",
-    "check_converse",
-    "check_determinism",
     "check_exactness",
     "check_numerical_agreement",
-    "check_rate_honesty",
-    "check_robustness",
     "correctly_rounded",
+    "encode_in_fresh_process",
+    "estimate_in_fresh_process",
+    "inputs",
+    "load_kernel",
     "load_reference_data",
     "load_target",
     "recompute",
@@ -89,5 +96,6 @@ __all__ = [
     "summarize",
     "tolerance_for",
     "ulp_distance",
+    "verify",
     "within_tolerance",
 ]

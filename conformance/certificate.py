@@ -1,19 +1,32 @@
 """The conformance certificate: a versioned JSON record of what was checked and what was found.
 
-Schema ``quantmm-certificate/1`` (every field always present):
+Schema ``quantmm-certificate/2`` (every field always present):
 
-- ``schema``: "quantmm-certificate/1";
-- ``verdict``: "pass" if no check failed, else "fail";
-- ``profile``: "quick" or "full"; ``seed``: the harness seed; ``device``: "cpu" or "gpu";
+- ``schema``: "quantmm-certificate/2";
+- ``verdict``: "fail" if a check failed; else "partial" if the run was restricted (``--check``);
+  else "pass". A check that does not apply is "skip" and listed in ``skipped`` with its reason;
+- ``profile``, ``seed`` (the run seed every input and kernel seed is drawn from),
+  ``seed_drawn`` (true when no seed was given and it was drawn at random), ``device``,
+  ``timeout`` (seconds per kernel call);
+- ``command``: how the run was asked for (``builtin``, ``target``, ``checks``), which
+  ``quantmm verify`` re-runs;
+- ``plan``: the drawn shapes and kernel seed (:func:`quantmm.conformance.inputs.plan`);
+- ``isolation``: how kernel code was isolated (sandbox kind, private /tmp, read-only file
+  system, network, PID namespace) and what the worker itself reported;
 - ``software``: versions of quantmm, Python, NumPy, SciPy, mpmath, hypothesis and CuPy (or null);
 - ``platform``: the operating system and machine, and the GPU's name when device is "gpu";
 - ``reference_data``: the sha256 checksum of the stored mpmath reference values' inputs;
-- ``targets``: one entry per certified target, ``{"name", "kind", "construction", "checks"}``,
-  where ``checks`` is a list of check results ``{"name", "verdict", "summary", "figures",
-  "tolerance", "failure"}`` and ``failure`` is null or ``{"message", "seed", "reproduction",
-  "example"}``.
+- ``skipped``: ``{"target", "check", "why"}`` for every check that was not run or did not apply;
+- ``targets``: one entry per target, ``{"name", "kind", "construction", "arguments", "sources",
+  "checks"}``: ``construction`` is the kernel's target name (module:attribute or file:attribute)
+  or the Python text that builds a decoder or function, ``sources`` maps each source file of the
+  kernel (outside the standard library and site-packages) to its sha256, and ``checks`` lists
+  ``{"name", "verdict", "summary", "figures", "tolerance", "failure"}`` where ``failure`` is null
+  or ``{"message", "seed", "reproduction", "example"}``.
 
-No clock times are recorded, so the same code, seed and machine give the same file.
+No clock times are recorded, so the same code, seed and machine give the same file. A
+certificate is evidence to re-run (``quantmm verify``), not a signature: anyone can edit a JSON
+file, and verify reports every field that a re-run does not reproduce.
 
 >>> from quantmm.conformance.results import CheckResult, PASS
 >>> result = CheckResult("determinism", PASS, "ok", {}, {})
@@ -26,17 +39,19 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .results import FAIL, PASS, CheckResult
+from .results import FAIL, PASS, SKIP, CheckResult
 
-__all__ = ["SCHEMA", "Certificate", "TargetReport", "environment", "plain"]
+__all__ = ["PARTIAL", "SCHEMA", "Certificate", "TargetReport", "environment", "plain"]
 
-SCHEMA = "quantmm-certificate/1"
+SCHEMA = "quantmm-certificate/2"
+PARTIAL = "partial"
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,8 @@ class TargetReport:
     kind: str
     construction: str
     checks: list[CheckResult]
+    arguments: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -57,13 +74,22 @@ class TargetReport:
             "name": self.name,
             "kind": self.kind,
             "construction": self.construction,
+            "arguments": self.arguments,
+            "sources": self.sources,
             "checks": [check.to_json() for check in self.checks],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TargetReport:
         checks = [CheckResult.from_json(check) for check in data["checks"]]
-        return cls(data["name"], data["kind"], data["construction"], checks)
+        return cls(
+            data["name"],
+            data["kind"],
+            data["construction"],
+            checks,
+            data.get("arguments", {}),
+            data.get("sources", {}),
+        )
 
 
 def plain(value: Any) -> Any:
@@ -128,6 +154,12 @@ class Certificate:
     platform: dict[str, Any]
     reference_data: str | None
     targets: list[TargetReport]
+    seed_drawn: bool = False
+    timeout: float | None = None
+    isolation: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+    command: dict[str, Any] | None = None
+    partial: bool = False
     schema: str = SCHEMA
 
     @classmethod
@@ -138,18 +170,31 @@ class Certificate:
         device: str,
         targets: list[TargetReport],
         reference_data: str | None = None,
+        **recorded: Any,
     ) -> Certificate:
         software, machine = environment(device)
-        return cls(profile, seed, device, software, machine, reference_data, targets)
+        return cls(profile, seed, device, software, machine, reference_data, targets, **recorded)
 
     @property
     def verdict(self) -> str:
-        return PASS if all(target.passed for target in self.targets) else FAIL
+        if not all(target.passed for target in self.targets):
+            return FAIL
+        return PARTIAL if self.partial else PASS
 
     @property
     def failures(self) -> list[tuple[str, CheckResult]]:
         """(target name, failing check) pairs."""
         return [(t.name, c) for t in self.targets for c in t.checks if not c.passed]
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        """Every check that was skipped, with why."""
+        return [
+            {"target": t.name, "check": c.name, "why": c.summary}
+            for t in self.targets
+            for c in t.checks
+            if c.verdict == SKIP
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return plain(
@@ -158,27 +203,43 @@ class Certificate:
                 "verdict": self.verdict,
                 "profile": self.profile,
                 "seed": self.seed,
+                "seed_drawn": self.seed_drawn,
                 "device": self.device,
+                "timeout": self.timeout,
+                "command": self.command,
+                "plan": self.plan,
+                "isolation": self.isolation,
                 "software": self.software,
                 "platform": self.platform,
                 "reference_data": self.reference_data,
+                "skipped": self.skipped,
                 "targets": [target.to_json() for target in self.targets],
             }
         )
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Certificate:
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"not a {SCHEMA} certificate: schema {data.get('schema')!r}")
-        certificate = cls(
-            data["profile"],
-            data["seed"],
-            data["device"],
-            data["software"],
-            data["platform"],
-            data["reference_data"],
-            [TargetReport.from_json(t) for t in data["targets"]],
-        )
+    def from_json(cls, data: Any) -> Certificate:
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"not a {SCHEMA} certificate: schema {found!r}")
+        try:
+            certificate = cls(
+                data["profile"],
+                data["seed"],
+                data["device"],
+                data["software"],
+                data["platform"],
+                data["reference_data"],
+                [TargetReport.from_json(t) for t in data["targets"]],
+                seed_drawn=data["seed_drawn"],
+                timeout=data["timeout"],
+                isolation=data["isolation"],
+                plan=data["plan"],
+                command=data["command"],
+                partial=data["verdict"] == PARTIAL,
+            )
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"the certificate lacks or garbles a field: {error}") from None
         if data.get("verdict") != certificate.verdict:
             raise ValueError("the certificate's verdict does not match its checks")
         return certificate
@@ -186,7 +247,10 @@ class Certificate:
     def write(self, path: str | Path) -> None:
         """Write the certificate as indented JSON (UTF-8; non-finite numbers as strings)."""
         text = json.dumps(plain(self.to_json()), indent=2, sort_keys=False, allow_nan=False)
-        Path(path).write_text(text + "\n", encoding="utf-8")
+        path = Path(path)
+        partial = path.with_name(f".{path.name}.partial")  # then renamed: never a torn file
+        partial.write_text(text + "\n", encoding="utf-8")
+        os.replace(partial, path)
 
     @classmethod
     def read(cls, path: str | Path) -> Certificate:
@@ -196,9 +260,22 @@ class Certificate:
         """A readable report: one line per check, then each failure with its reproduction."""
         lines = [
             f"quantmm conformance certificate ({self.schema}): {self.verdict.upper()}",
-            f"profile {self.profile}, seed {self.seed}, device {self.device}, "
-            f"quantmm {self.software.get('quantmm')}",
+            f"profile {self.profile}, seed {self.seed}{' (drawn)' if self.seed_drawn else ''}, "
+            f"device {self.device}, quantmm {self.software.get('quantmm')}",
         ]
+        if self.isolation:
+            sandbox = self.isolation.get("sandbox")
+            lines.append(
+                f"isolation: {sandbox}"
+                + (
+                    " (fresh processes, private /tmp, read-only file system, no network)"
+                    if sandbox == "namespaces"
+                    else " (fresh processes only: file-system and loopback side channels are NOT "
+                    "closed on this machine)"
+                )
+            )
+        if self.partial:
+            lines.append("PARTIAL: the run was restricted to some checks; it certifies nothing")
         for target in self.targets:
             lines.append(f"\n{target.name} [{target.kind}]")
             for check in target.checks:
@@ -208,7 +285,8 @@ class Certificate:
             lines += [
                 f"\nFAILED {name} / {check.name}: {failure.message}",
                 f"seed: {failure.seed}",
-                "reproduction:",
+                *([f"re-run: {failure.example['rerun']}"] if "rerun" in failure.example else []),
+                "reproduction (Python):",
                 *("    " + line for line in failure.reproduction.splitlines()),
             ]
         return "\n".join(lines)

@@ -6,27 +6,41 @@ progress, and returns a :class:`~quantmm.conformance.certificate.Certificate`.
 :func:`builtin_targets` lists everything quantmm ships: the built-in kernels, the closest-point
 decoders and the vectorized functions, on NumPy or CuPy.
 
+Kernel targets are only ever named here, never imported: every kernel call runs in isolated
+worker processes (:mod:`quantmm.conformance.sandbox`, :mod:`quantmm.conformance.campaign`).
+A target that does not load, or lacks a method, is refused up front (:class:`TargetError`).
+
 Checks per kind of target:
 
-- kernel: ``rate_honesty``, ``determinism``, ``robustness``, ``converse``,
-  ``claimed_guarantees`` (:mod:`quantmm.conformance.kernel_checks`);
+- kernel: :data:`~quantmm.conformance.kernel_checks.KERNEL_CHECKS` (``protocol`` first; if it
+  fails the others are not run);
 - decoder: ``exactness:<lattice>`` (:mod:`quantmm.conformance.exactness`);
 - function: ``numerical_agreement:<function>`` (:mod:`quantmm.conformance.numerical`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import secrets
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from .campaign import Description, Observations, describe_target, observe
 from .certificate import Certificate, TargetReport
-from .kernel_checks import KERNEL_CHECKS
-from .results import CheckResult
-from .targets import KernelTarget
+from .inputs import Plan
+from .inputs import plan as make_plan
+from .kernel_checks import KERNEL_CHECKS, CheckContext
+from .results import FAIL, SKIP, CheckResult, Failure
+from .sandbox import _sandbox as choose_sandbox
+from .sandbox import isolation as isolation_report
+from .targets import KernelTarget, TargetError
 
 __all__ = ["DecoderTarget", "FunctionTarget", "builtin_targets", "certify"]
 
@@ -55,33 +69,19 @@ class FunctionTarget:
 
 
 def _nested(rate: float, lattice: str, scaling: str = "mmse") -> KernelTarget:
-    from quantmm.fast import NestedLatticeMatmul
-
-    def factory(seed: int = 0, device: str = "cpu") -> NestedLatticeMatmul:
-        return NestedLatticeMatmul(rate, lattice, scaling=scaling, seed=seed, device=device)
-
-    arguments = f"{rate!r}, {lattice!r}, scaling={scaling!r}"
+    arguments = {"rate": rate, "lattice": lattice, "scaling": scaling}
     return KernelTarget(
-        f"NestedLatticeMatmul({arguments})",
-        factory,
-        "from quantmm.fast import NestedLatticeMatmul\n"
-        f"factory = lambda seed, device='cpu': NestedLatticeMatmul({arguments}, seed=seed, "
-        "device=device)",
+        f"NestedLatticeMatmul({rate!r}, {lattice!r}, scaling={scaling!r})",
+        "quantmm.fast:NestedLatticeMatmul",
+        arguments,
     )
 
 
 def _scalar(levels: int, design: str, rho: float = 0.0) -> KernelTarget:
-    from quantmm.fast import ScalarMatmul
-
-    def factory(seed: int = 0, device: str = "cpu") -> ScalarMatmul:
-        return ScalarMatmul(levels, design, rho, device=device)
-
-    arguments = f"{levels}, {design!r}, {rho!r}"
     return KernelTarget(
-        f"ScalarMatmul({arguments})",
-        factory,
-        "from quantmm.fast import ScalarMatmul\n"
-        f"factory = lambda seed, device='cpu': ScalarMatmul({arguments}, device=device)",
+        f"ScalarMatmul({levels}, {design!r}, {rho!r})",
+        "quantmm.fast:ScalarMatmul",
+        {"levels": levels, "design": design, "rho": rho},
     )
 
 
@@ -139,8 +139,137 @@ def builtin_targets(
     return kernels, decoders, functions
 
 
+def plan_record(plan: Plan) -> dict[str, Any]:
+    """The drawn shapes and seeds of a run, as the certificate records them."""
+    return {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in asdict(plan).items()
+    }
+
+
 def _progress_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _declarations(target: KernelTarget, description: Description) -> dict[str, Any]:
+    """The kernel's declarations, or a TargetError if it did not load or is not a kernel."""
+    if description.failure is not None:
+        message = description.failure.describe()
+        if description.failure.header.get("exception") == "ModuleNotFoundError":
+            message += "; to certify a file, name it as path/to/file.py:Class"
+        raise TargetError(f"cannot load {target.name}: {message}")
+    outcome = description.outcome
+    if outcome.ok and outcome.header.get("missing"):
+        missing = ", ".join(outcome.header["missing"])
+        raise TargetError(
+            f"{target.name} is not a kernel: it lacks {missing} (a kernel needs encode_a, "
+            "encode_b and estimate)"
+        )
+    if outcome.ok:
+        return outcome.header
+    if outcome.status == "raised":
+        return {**outcome.header, "status": "raised"}
+    return {"status": "raised", "exception": outcome.status, "message": outcome.describe()}
+
+
+def _describe_all(
+    kernels: Sequence[KernelTarget], plan: Plan, options: dict[str, Any]
+) -> list[tuple[dict[str, Any], Description]]:
+    """(declarations, description) of every kernel, each built in a fresh process; a target
+    that does not load or is not a kernel is a :class:`TargetError`, up front."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        descriptions = list(pool.map(lambda t: describe_target(t.spec, plan, **options), kernels))
+    try:
+        return [
+            (_declarations(target, description), description)
+            for target, description in zip(kernels, descriptions, strict=True)
+        ]
+    except TargetError:
+        for description in descriptions:
+            if description.worker is not None:
+                description.worker.close()
+        raise
+
+
+def _source_hashes(paths: Sequence[str]) -> dict[str, str]:
+    """sha256 of each file (read here, in the harness, from the paths the worker named)."""
+    hashes = {}
+    for path in paths:
+        try:
+            hashes[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            hashes[path] = "unreadable"
+    return hashes
+
+
+def _rerun(command: dict[str, Any] | None, profile: str, run_seed: int, device: str) -> str:
+    if not command:
+        return f"(run certify again with profile {profile!r} and seed {run_seed})"
+    where = "--builtin" if command.get("builtin") else shlex.quote(command["target"])
+    return f"quantmm certify {where} --profile {profile} --seed {run_seed} --device {device}"
+
+
+def _judged(name: str, observed: Observations, context: CheckContext) -> CheckResult:
+    """The check's result; if judging raised (a quantmm bug the kernel's output reached), a
+    failure that says so, never a crash of the harness or a pass."""
+    try:
+        return KERNEL_CHECKS[name](observed, context)
+    except Exception as error:
+        text = f"{type(error).__name__}: {error}"
+        failure = Failure(
+            f"the harness could not judge this check ({text}); please report it to quantmm",
+            context.run_seed,
+            f"# re-run: {context.rerun}",
+            {"rerun": context.rerun},
+        )
+        return CheckResult(name, FAIL, "could not be judged", {}, {}, failure)
+
+
+@dataclass
+class _Reports:
+    reports: list[TargetReport]
+    seconds: dict[str, float]
+    checksum: str
+
+
+def _builtin_reports(
+    decoders: Sequence[DecoderTarget],
+    functions: Sequence[FunctionTarget],
+    profile: str,
+    run_seed: int,
+    device: str,
+) -> _Reports:
+    """The checks of quantmm's own decoders and functions (run in this process: they are the
+    project's code, not a user's kernel)."""
+    from .reference_data import load_reference_data
+
+    reports, seconds = [], {}
+    for target in decoders:
+        from .exactness import check_exactness
+
+        start = time.perf_counter()
+        result = check_exactness(
+            target.decoder, target.lattice, profile=profile, seed=run_seed, dtype=target.dtype
+        )
+        seconds[target.name] = time.perf_counter() - start
+        reports.append(TargetReport(target.name, "decoder", target.construction, [result]))
+    backend = "cupy" if device == "gpu" else "numpy"
+    data = load_reference_data()  # loaded and verified once; its checksum is always recorded
+    for target in functions:
+        from .numerical import check_numerical_agreement
+
+        start = time.perf_counter()
+        result = check_numerical_agreement(
+            target.function,
+            target.implementation,
+            backend=backend,
+            profile=profile,
+            seed=run_seed,
+            data=data,
+        )
+        seconds[target.name] = time.perf_counter() - start
+        reports.append(TargetReport(target.name, "function", target.construction, [result]))
+    return _Reports(reports, seconds, data.checksum)
 
 
 def certify(
@@ -149,33 +278,53 @@ def certify(
     functions: Sequence[FunctionTarget] = (),
     *,
     profile: str = "quick",
-    seed: int = 0,
+    seed: int | None = None,
     device: str = "cpu",
     checks: Sequence[str] | None = None,
+    timeout: float = 60.0,
+    isolation: str = "auto",
     progress: Callable[[str], None] | None = _progress_to_stderr,
+    command: dict[str, Any] | None = None,
 ) -> Certificate:
-    """Run the applicable checks on every target; ``checks`` restricts the kernel checks by name.
+    """Run the applicable checks on every target and return the certificate.
 
-    ``progress`` receives one line per check as it finishes (default: standard error; ``None``
-    for silence).
+    ``seed``: the run seed (shapes, matrices and kernel seeds are drawn from it); None draws one
+    at random, and the certificate records it. ``checks`` restricts the kernel checks by name
+    (the verdict is then "partial" at best). ``timeout``: seconds each kernel call may take.
+    ``isolation``: "auto" (namespaces where Linux allows them), "namespaces" (required) or
+    "process". ``progress`` receives one line per check as it finishes (None for silence).
+    ``command`` records how the run was asked for (the CLI sets it; ``quantmm verify`` re-runs
+    it).
     """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
     if device not in ("cpu", "gpu"):
         raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not (0 < timeout <= 86400)
+    ):
+        raise ValueError(f"timeout must be a number of seconds in (0, 86400], got {timeout!r}")
     selected = list(KERNEL_CHECKS) if checks is None else list(checks)
+    selected = ["protocol", *(name for name in selected if name != "protocol")]
     unknown = [name for name in selected if name not in KERNEL_CHECKS]
     if unknown:
         raise ValueError(f"unknown checks {unknown}; choose from {list(KERNEL_CHECKS)}")
+    drawn = seed is None
+    run_seed = secrets.randbits(62) if drawn else seed
+    plan = make_plan(profile, run_seed)
+    sandbox = choose_sandbox(isolation)
+    options = {"device": device, "sandbox": sandbox, "timeout": float(timeout)}
     say = progress or (lambda message: None)
+    described = _describe_all(kernels, plan, options)
     total = len(kernels) * len(selected) + len(decoders) + len(functions)
     done = 0
     reports: list[TargetReport] = []
+    isolation_record = isolation_report(isolation)
 
-    def run(target_name: str, run_check: Callable[[], CheckResult]) -> CheckResult:
+    def record(target_name: str, result: CheckResult, start: float) -> CheckResult:
         nonlocal done
-        start = time.perf_counter()
-        result = run_check()
         done += 1
         say(
             f"[{done}/{total}] {result.verdict.upper():4} {target_name} / {result.name} "
@@ -183,46 +332,68 @@ def certify(
         )
         return result
 
-    for target in kernels:
-        results = [
-            run(
-                target.name,
-                lambda check=KERNEL_CHECKS[name], target=target: check(
-                    target, profile=profile, seed=seed, device=device
-                ),
-            )
-            for name in selected
-        ]
-        reports.append(TargetReport(target.name, "kernel", target.construction, results))
-    if decoders:
-        from .exactness import check_exactness
-    for target in decoders:
-        result = run(
-            target.name,
-            lambda target=target: check_exactness(
-                target.decoder, target.lattice, profile=profile, seed=seed, dtype=target.dtype
-            ),
-        )
-        reports.append(TargetReport(target.name, "decoder", target.construction, [result]))
-    backend = "cupy" if device == "gpu" else "numpy"
-    data = None
-    if functions:
-        from .numerical import check_numerical_agreement
-        from .reference_data import load_reference_data
+    rerun = _rerun(command, profile, run_seed, device)
 
-        data = load_reference_data()  # loaded and verified once, used by every function check
-    for target in functions:
-        result = run(
-            target.name,
-            lambda target=target: check_numerical_agreement(
-                target.function,
-                target.implementation,
-                backend=backend,
-                profile=profile,
-                seed=seed,
-                data=data,
-            ),
+    def observed_for(target: KernelTarget, declarations: dict[str, Any], worker):
+        context = CheckContext(
+            target.name, target.target, dict(target.arguments), profile, run_seed, rerun
         )
-        reports.append(TargetReport(target.name, "function", target.construction, [result]))
-    checksum = None if data is None else data.checksum
-    return Certificate.build(profile, seed, device, reports, checksum)
+        protocol = KERNEL_CHECKS["protocol"](Observations(plan, declarations), context)
+        if not protocol.passed:
+            if worker is not None:
+                worker.close()
+            return context, protocol, Observations(plan, declarations)
+        observed = observe(target.spec, plan, declarations, first_worker=worker, **options)
+        return context, protocol, observed
+
+    # Two kernels' processes at a time, and quantmm's own decoders and functions in this thread
+    # meanwhile, so both cores stay busy; the results are judged and reported in order.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(observed_for, target, declarations, description.worker)
+            for target, (declarations, description) in zip(kernels, described, strict=True)
+        ]
+        others = _builtin_reports(decoders, functions, profile, run_seed, device)
+        for target, (declarations, description), future in zip(
+            kernels, described, futures, strict=True
+        ):
+            isolation_record["worker"] = description.isolation
+            start = time.perf_counter()
+            context, protocol, observed = future.result()
+            results = []
+            for name in selected:
+                if name == "protocol":
+                    result = protocol
+                elif not protocol.passed:
+                    result = CheckResult(name, SKIP, "not run: the protocol check failed", {}, {})
+                else:
+                    result = _judged(name, observed, context)
+                results.append(record(target.name, result, start))
+                start = time.perf_counter()
+            sources = _source_hashes(declarations.get("source_files", []))
+            reports.append(
+                TargetReport(
+                    target.name,
+                    "kernel",
+                    target.target,
+                    results,
+                    arguments=dict(target.arguments),
+                    sources=sources,
+                )
+            )
+    for report in others.reports:
+        record(report.name, report.checks[0], time.perf_counter() - others.seconds[report.name])
+    reports += others.reports
+    return Certificate.build(
+        profile,
+        run_seed,
+        device,
+        reports,
+        others.checksum,
+        seed_drawn=drawn,
+        timeout=float(timeout),
+        isolation=isolation_record,
+        plan=plan_record(plan),
+        command=command,
+        partial=checks is not None,
+    )

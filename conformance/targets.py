@@ -1,147 +1,229 @@
-"""What the harness certifies: kernels, given as objects or factories, and how to load them.
+"""What the harness certifies: a kernel *named* so that a fresh process can build it.
 
-A *kernel* implements :class:`quantmm.protocol.MatmulQuantizer`. The harness needs fresh copies
-of it (a fresh decoder proves that decoding uses the bytes alone, and two fresh encoders with one
-seed prove determinism), so it works with a *factory*: a callable ``factory(seed=..., device=...)``
-returning a kernel (``device`` may be omitted from the signature; then only "cpu" is possible). A
-kernel object given directly is turned into a factory that deep-copies the object as it was when
-loaded (its own seed is used; the harness's seed then only drives the test matrices).
+The harness never runs a kernel in its own process (:mod:`.sandbox`), so a target is a name, not
+an object: ``"module:attribute"`` or ``"path/to/file.py:attribute"``, plus keyword
+``arguments``. The attribute is either a kernel object or a factory (a class or function) that
+the worker calls as ``factory(**arguments, seed=..., device=...)`` (``seed`` and ``device``
+only where its signature takes them). For a ``.py`` path the file's folder goes on the worker's
+``sys.path``, as ``python file.py`` does; for a module name the harness's working directory
+does, as ``python -m`` does.
 
-``quantmm certify module:attribute`` loads ``attribute`` from ``module`` with :func:`load_target`;
-``module`` may also be a path to a ``.py`` file.
+:func:`as_target` turns a class, function or module-level kernel object into such a name (for
+the Python API and the pytest fixture). :func:`encode_in_fresh_process` and
+:func:`estimate_in_fresh_process` run one call as the harness does (the reproductions that
+failing checks print use them); :func:`load_kernel` builds the kernel in *this* process, for
+debugging.
 
->>> from quantmm.fast import ScalarMatmul
->>> factory = as_factory(ScalarMatmul(4, "lloyd_max"))
->>> factory(seed=0, device="cpu").levels
-4
+>>> target = load_target("quantmm.fast:ScalarMatmul", arguments={"levels": 4, "design": "uniform"})
+>>> target.spec["target"], target.spec["arguments"]
+('quantmm.fast:ScalarMatmul', {'levels': 4, 'design': 'uniform'})
 """
 
 from __future__ import annotations
 
-import copy
-import importlib
-import importlib.util
-import inspect
+import json
+import os
 import sys
-import types
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quantmm.protocol import MatmulQuantizer
+__all__ = [
+    "KernelCallError",
+    "KernelTarget",
+    "TargetError",
+    "as_target",
+    "encode_in_fresh_process",
+    "estimate_in_fresh_process",
+    "load_kernel",
+    "load_target",
+]
 
-__all__ = ["Factory", "KernelTarget", "as_factory", "load_target"]
 
-Factory = Callable[..., Any]
+class TargetError(ValueError):
+    """The target cannot be certified at all: it does not load, or is not a kernel."""
+
+
+class KernelCallError(RuntimeError):
+    """A kernel call run in a fresh process failed (raised, crashed or timed out)."""
 
 
 @dataclass(frozen=True)
 class KernelTarget:
-    """A named kernel factory; ``construction`` is Python text that defines ``factory`` (used in
-    the reproductions a failing check prints)."""
+    """A kernel by name: ``target`` ("module:attribute" or "file.py:attribute"), keyword
+    ``arguments`` for a factory, extra ``path`` entries for the worker's ``sys.path``, and the
+    ``name`` the report uses."""
 
     name: str
-    factory: Factory
-    construction: str
+    target: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    path: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """What a worker receives to build the kernel (JSON)."""
+        return {"target": self.target, "arguments": dict(self.arguments), "path": list(self.path)}
 
 
-def _accepts_device(function: Callable[..., Any]) -> bool:
+def _validated(target: str, arguments: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    module, separator, attribute = target.rpartition(":")
+    if not separator or not module or not attribute:
+        raise TargetError(
+            f"a target must look like 'module:attribute' or 'path/to/file.py:attribute', "
+            f"got {target!r}"
+        )
+    if module.endswith(".py"):
+        if not Path(module).is_file():
+            raise TargetError(f"target file {module!r} does not exist")
+        target = f"{Path(module).resolve()}:{attribute}"
+    arguments = dict(arguments or {})
     try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return True
-    return "device" in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
-    )
+        json.dumps(arguments, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        message = f"arguments must be JSON values (numbers, strings, lists): {error}"
+        raise TargetError(message) from None
+    return target, arguments
 
 
-def _modules_inside(value: Any, memo: dict[int, Any], depth: int = 0) -> dict[int, Any]:
-    """A deepcopy memo that keeps every module reachable from ``value`` as itself (modules,
-    such as a kernel's array module, cannot be copied)."""
-    if depth > 6 or id(value) in memo:
-        return memo
-    if isinstance(value, types.ModuleType):
-        memo[id(value)] = value
-    elif isinstance(value, dict):
-        for item in value.values():
-            _modules_inside(item, memo, depth + 1)
-    elif isinstance(value, (list, tuple, set)):
-        for item in value:
-            _modules_inside(item, memo, depth + 1)
-    elif hasattr(value, "__dict__") and not isinstance(value, type):
-        _modules_inside(vars(value), memo, depth + 1)
-    return memo
+def load_target(
+    target: str, *, arguments: dict[str, Any] | None = None, name: str | None = None
+) -> KernelTarget:
+    """A :class:`KernelTarget` for ``"module:attribute"`` or ``"path/file.py:attribute"``
+    (nothing is imported here; a worker imports it)."""
+    resolved, arguments = _validated(target, arguments)
+    label = name or (target if not arguments else f"{target} {json.dumps(arguments)}")
+    # a module name is looked up from the working directory too, as `python -m` does
+    path = () if resolved.rpartition(":")[0].endswith(".py") else (os.getcwd(),)
+    return KernelTarget(label, resolved, arguments, path)
 
 
-def _copy(value: Any) -> Any:
-    return copy.deepcopy(value, _modules_inside(value, {}))
-
-
-def as_factory(target: Any) -> Factory:
-    """A factory ``f(seed=..., device=...)`` for a kernel object or a kernel factory."""
-    if isinstance(target, MatmulQuantizer) and not isinstance(target, type):
-        pristine = _copy(target)
-
-        def copies(seed: int = 0, device: str = "cpu") -> Any:
-            own = getattr(pristine, "device", "cpu")
-            if device != own:
-                raise ValueError(
-                    f"this kernel object runs on {own!r}; pass a factory for {device!r}"
-                )
-            return _copy(pristine)
-
-        copies.seeded = False  # every copy carries the object's own seed
-        return copies
-    if callable(target):
-        takes_device = _accepts_device(target)
-
-        def built(seed: int = 0, device: str = "cpu") -> Any:
-            if takes_device:
-                kernel = target(seed=seed, device=device)
-            elif device != "cpu":
-                raise ValueError("this factory takes no device argument; it can only run on 'cpu'")
-            else:
-                kernel = target(seed=seed)
-            if not isinstance(kernel, MatmulQuantizer):
-                raise TypeError(
-                    f"the factory returned {type(kernel).__name__}, which lacks encode_a, "
-                    "encode_b or estimate"
-                )
-            return kernel
-
-        return built
-    raise TypeError(
-        f"a target must be a kernel (encode_a, encode_b, estimate) or a factory returning one, "
-        f"got {type(target).__name__}"
-    )
-
-
-def load_target(spec: str) -> KernelTarget:
-    """Load ``module:attribute`` (``module`` a dotted name or a path to a .py file)."""
-    module_name, separator, attribute = spec.partition(":")
-    if not separator or not module_name or not attribute:
-        raise ValueError(f"target must look like 'module:attribute', got {spec!r}")
-    if module_name.endswith(".py"):
-        path = Path(module_name)
-        if not path.is_file():
-            raise ValueError(f"target file {module_name!r} does not exist")
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules.setdefault(path.stem, module)
-        module_spec.loader.exec_module(module)
+def as_target(
+    value: Any, *, arguments: dict[str, Any] | None = None, name: str | None = None
+) -> KernelTarget:
+    """A target for a class, a function or a module-level kernel object (or a target string)."""
+    if isinstance(value, KernelTarget):
+        return value
+    if isinstance(value, str):
+        return load_target(value, arguments=arguments, name=name)
+    module_name = getattr(value, "__module__", None)
+    qualname = getattr(value, "__qualname__", None)
+    if not (isinstance(value, type) or callable(value)):  # a kernel object: find its name
+        module_name = type(value).__module__
+        module = sys.modules.get(module_name)
+        found = [key for key, item in vars(module).items() if item is value] if module else []
+        qualname = found[0] if found else None
+    module = sys.modules.get(module_name or "")
+    if module is None or not qualname or "<" in qualname:
+        raise TypeError(
+            f"{value!r} cannot be re-created in a fresh process: the harness needs a module-level "
+            "class, function or kernel object (not a lambda, closure or local object), or a "
+            "target string 'module:attribute' or 'path/to/file.py:attribute'"
+        )
+    if module_name == "__main__":
+        if not getattr(module, "__file__", None):
+            raise TypeError(f"{value!r} is defined in an interactive session; put it in a file")
+        target = load_target(f"{module.__file__}:{qualname}", arguments=arguments, name=name)
     else:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as error:
-            raise ValueError(f"cannot import module {module_name!r}: {error}") from None
-    try:
-        value = module
-        for part in attribute.split("."):
-            value = getattr(value, part)
-    except AttributeError:
-        raise ValueError(f"module {module_name!r} has no attribute {attribute!r}") from None
-    construction = (
-        f"from quantmm.conformance import load_target\nfactory = load_target({spec!r}).factory"
+        target = load_target(f"{module_name}:{qualname}", arguments=arguments, name=name)
+    # the worker finds the module as this process did: the same search path
+    path = tuple(entry for entry in sys.path if entry) + target.path
+    return KernelTarget(name or qualname, target.target, target.arguments, path)
+
+
+def load_kernel(
+    target: str, *, seed: int = 0, device: str = "cpu", arguments: dict[str, Any] | None = None
+) -> Any:
+    """Build the kernel ``target`` names, with ``seed``, in *this* process (for debugging; the
+    harness itself never does this)."""
+    from . import worker
+
+    resolved, arguments = _validated(target, arguments)
+    value = worker._load({"target": resolved, "path": [os.getcwd()]})
+    return worker.Kernels(value, arguments, device).get(seed)
+
+
+def _one_call(
+    target: dict[str, Any],
+    header: dict[str, Any],
+    blobs: list[bytes],
+    *,
+    device: str,
+    hash_seed: int,
+    timeout: float,
+    before: list = (),
+):
+    from .sandbox import isolation, run_calls
+
+    chosen = load_target(target["target"], arguments=target.get("arguments"))
+    result = run_calls(
+        chosen.spec,
+        [*before, (header, blobs)],
+        device=device,
+        sandbox=isolation()["sandbox"],
+        timeout=timeout,
+        hash_seed=hash_seed,
     )
-    return KernelTarget(spec, as_factory(value), construction)
+    if result.load_failure is not None:
+        raise KernelCallError(f"the kernel could not be loaded: {result.load_failure.describe()}")
+    outcome = result.outcomes[-1]
+    if not outcome.ok:
+        raise KernelCallError(f"{header['op']} {outcome.describe()}")
+    return outcome
+
+
+def encode_in_fresh_process(
+    target: dict[str, Any],
+    side: str,
+    matrix: Any,
+    *,
+    seed: int,
+    layout: str = "C",
+    device: str = "cpu",
+    hash_seed: int = 0,
+    timeout: float = 60.0,
+    after: list | None = None,
+) -> bytes:
+    """``encode_a`` (``side="a"``) or ``encode_b`` of ``matrix`` in a fresh isolated process, as
+    the harness runs it; ``target`` is ``{"target": ..., "arguments": ...}``; ``after``: matrices
+    the same process encodes first (with the same seed), as the harness's workers do. Raises
+    :class:`KernelCallError` if the call fails, TypeError if the payload is not exactly bytes."""
+    from .campaign import _matrix_call
+
+    if side not in ("a", "b"):
+        raise ValueError(f"side must be 'a' or 'b', got {side!r}")
+    header, blobs = _matrix_call(f"encode_{side}", seed, matrix, layout)
+    before = [_matrix_call(f"encode_{side}", seed, other) for other in after or []]
+    outcome = _one_call(
+        target, header, blobs, device=device, hash_seed=hash_seed, timeout=timeout, before=before
+    )
+    if outcome.header.get("type") != "bytes":
+        raise TypeError(f"encode_{side} returned {outcome.header.get('type')}, not bytes")
+    return outcome.blobs[0]
+
+
+def estimate_in_fresh_process(
+    target: dict[str, Any],
+    payload_a: bytes,
+    payload_b: bytes,
+    *,
+    seed: int,
+    device: str = "cpu",
+    hash_seed: int = 0,
+    timeout: float = 60.0,
+) -> Any:
+    """``estimate`` in a fresh isolated process that receives only the two payloads; returns
+    the estimate as a NumPy array (TypeError if the kernel returned something else)."""
+    from .campaign import estimate_array
+
+    outcome = _one_call(
+        target,
+        {"op": "estimate", "seed": seed},
+        [payload_a, payload_b],
+        device=device,
+        hash_seed=hash_seed,
+        timeout=timeout,
+    )
+    array, problem = estimate_array(outcome)
+    if problem:
+        raise TypeError(f"estimate {problem}")
+    return array

@@ -6,7 +6,9 @@
     quantmm codebook design=NAME rho=R levels=K [k=N] [--digits N] [--format json|csv]
     quantmm cite [--format text|bibtex]
     quantmm certify (TARGET | --builtin) [--profile quick|full] [--seed N] [--device cpu|gpu]
-                    [--output PATH] [--check NAME ...]
+                    [--output PATH] [--check NAME ...] [--timeout SECONDS]
+                    [--isolation auto|namespaces|process]
+    quantmm verify CERTIFICATE
     quantmm prove [NAME ...] [--list]
     quantmm experiment scalar-matmul|least-squares|lattice-gap [--size tiny|quick|full | --full]
                        [--seed N] [--device cpu|gpu] [--scheduler ADDRESS] [--output-dir DIR]
@@ -15,13 +17,16 @@
 
 Exit status: 0 on success, 2 for bad input (unknown quantity or parameter, value out of domain,
 digits out of range), 3 when a value cannot be certified to the asked digits; ``certify`` exits
-1 when any check fails, ``prove`` when any certificate fails.
+1 when any check fails and 4 when no check failed but the run was restricted (``--check``: a
+partial certificate), ``verify`` exits 1 when the re-run does not reproduce the certificate,
+``prove`` when any certificate fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,6 +41,7 @@ CODEBOOK_FORMATS = ("json", "csv")
 EXIT_BAD_INPUT = 2
 EXIT_UNCERTIFIED = 3
 EXIT_CHECK_FAILED = 1
+EXIT_PARTIAL = 4
 
 
 class _InputError(ValueError):
@@ -98,7 +104,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     certify.add_argument("--builtin", action="store_true", help="certify every built-in target")
     certify.add_argument("--profile", choices=("quick", "full"), default="quick")
-    certify.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    certify.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="run seed of every random choice: shapes, matrices, kernel seeds (default: drawn "
+        "at random and recorded in the certificate)",
+    )
+    certify.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds each kernel call may take before it is stopped and failed (default 60)",
+    )
+    certify.add_argument(
+        "--isolation",
+        choices=("auto", "namespaces", "process"),
+        default="auto",
+        help="auto: Linux namespaces where allowed (private /tmp, read-only file system, no "
+        "network), else fresh processes only; namespaces: require them (default auto)",
+    )
     certify.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     certify.add_argument("--output", metavar="PATH", help="where to write the JSON certificate")
     certify.add_argument(
@@ -108,6 +134,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="run only this kernel check (repeatable)",
     )
+    verify = commands.add_parser(
+        "verify", help="re-run the certification a certificate records and compare every field"
+    )
+    verify.add_argument("certificate", metavar="CERTIFICATE", help="a certificate JSON file")
     prove = commands.add_parser(
         "prove", help="re-check the interval-arithmetic certificates of proofs/ (issue #6)"
     )
@@ -259,6 +289,21 @@ def _check_device(device: str) -> None:
             raise _InputError("--device gpu needs CuPy and a visible GPU; neither was found")
 
 
+def _writable(path: str) -> None:
+    """Refuse an --output that cannot be written, before any work starts."""
+    from pathlib import Path
+
+    target = Path(path)
+    if target.is_dir():
+        raise _InputError(f"--output {path!r} is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise _InputError(f"--output {path!r}: the folder {str(target.parent)!r} does not exist")
+    if not os.access(target.parent, os.W_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        raise _InputError(f"--output {path!r} is not writable")
+
+
 def _certify(arguments: argparse.Namespace) -> int:
     """Run the conformance harness; print the report, write the certificate, return the status."""
     from quantmm.conformance.harness import builtin_targets, certify
@@ -266,8 +311,10 @@ def _certify(arguments: argparse.Namespace) -> int:
 
     if arguments.builtin == (arguments.target is not None):
         raise _InputError("give either a TARGET (module:attribute) or --builtin, not both")
-    if arguments.seed < 0:
+    if arguments.seed is not None and arguments.seed < 0:
         raise _InputError(f"--seed must be a non-negative integer, got {arguments.seed}")
+    if arguments.output:
+        _writable(arguments.output)
     _check_device(arguments.device)
     if arguments.builtin:
         kernels, decoders, functions = builtin_targets(arguments.device)
@@ -275,6 +322,12 @@ def _certify(arguments: argparse.Namespace) -> int:
             decoders, functions = [], []
     else:
         kernels, decoders, functions = [load_target(arguments.target)], [], []
+    command = {
+        "builtin": arguments.builtin,
+        "target": kernels[0].target if not arguments.builtin else None,
+        "checks": arguments.checks,
+        "isolation": arguments.isolation,
+    }
     certificate = certify(
         kernels,
         decoders,
@@ -283,12 +336,23 @@ def _certify(arguments: argparse.Namespace) -> int:
         seed=arguments.seed,
         device=arguments.device,
         checks=arguments.checks,
+        timeout=arguments.timeout,
+        isolation=arguments.isolation,
+        command=command,
     )
     print(certificate.report())
     if arguments.output:
         certificate.write(arguments.output)
         print(f"\ncertificate written to {arguments.output}")
-    return 0 if certificate.verdict == "pass" else EXIT_CHECK_FAILED
+    return {"pass": 0, "partial": EXIT_PARTIAL}.get(certificate.verdict, EXIT_CHECK_FAILED)
+
+
+def _verify(arguments: argparse.Namespace) -> int:
+    from quantmm.conformance.verify import verify
+
+    verification = verify(arguments.certificate, progress=lambda line: print(line, file=sys.stderr))
+    print(verification.report())
+    return 0 if verification.matches else EXIT_CHECK_FAILED
 
 
 def _prove(arguments: argparse.Namespace) -> int:
@@ -346,9 +410,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as error:
             print(f"quantmm: error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    if arguments.command == "certify":
+    if arguments.command in ("certify", "verify"):
         try:
-            return _certify(arguments)
+            return _certify(arguments) if arguments.command == "certify" else _verify(arguments)
         except (ValueError, TypeError) as error:
             print(f"quantmm: error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT

@@ -20,16 +20,29 @@ def test_the_fixture_passes_an_honest_kernel_and_fails_a_broken_one(pytester):
         from broken_kernels import Float16Kernel, LeakyKernel
 
         def test_honest(quantmm_certify, tmp_path):
-            certificate = quantmm_certify(Float16Kernel, checks=["rate_honesty", "converse"])
+            certificate = quantmm_certify(Float16Kernel, seed=5)
             certificate.write(tmp_path / "certificate.json")
             assert certificate.verdict == "pass"
 
         def test_leaky(quantmm_certify):
-            quantmm_certify(LeakyKernel, checks=["rate_honesty"], seed=11)
+            quantmm_certify(LeakyKernel, seed=11)
+
+        def test_partial_is_not_a_pass(quantmm_certify):
+            quantmm_certify(Float16Kernel, checks=["converse"], seed=5)
+
+        def test_partial_when_allowed(quantmm_certify):
+            certificate = quantmm_certify(Float16Kernel, checks=["converse"], seed=5,
+                                          allow_partial=True)
+            assert certificate.verdict == "partial"
+
+        def test_a_lambda_is_refused_with_advice(quantmm_certify):
+            quantmm_certify(lambda seed=0: Float16Kernel(seed))
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "addopts=")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=3)
     output = result.stdout.str()
-    assert "FAILED LeakyKernel / rate_honesty" in output
-    assert "seed: 11" in output and "reproduction:" in output
+    assert "FAILED LeakyKernel / output_contract" in output
+    assert "seed: 11" in output and "reproduction (Python):" in output
+    assert "PARTIAL: the run was restricted" in output
+    assert "not a lambda, closure or local object" in output

@@ -69,3 +69,22 @@ def test_python_examples_run_as_shown():
         runner.run(test, clear_globs=False)
         names = test.globs
     assert runner.failures == 0, "a README Python example does not print what it shows"
+
+
+def test_the_minimal_kernel_in_the_readme_is_certified_as_it_says(tmp_path):
+    """The kernel a user is told to copy passes, and prints the converse line the README shows."""
+    if not CONSOLE_SCRIPT.exists():
+        pytest.skip(f"the quantmm console script is not installed next to {sys.executable}")
+    block = next(block for block in _blocks("python") if block.startswith("# my_kernel.py"))
+    (tmp_path / "my_kernel.py").write_text(block, encoding="utf-8")
+    result = subprocess.run(
+        [str(CONSOLE_SCRIPT), "certify", "my_kernel.py:MyKernel", "--seed", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = re.search(r"report ends with\s+`(converse: [^`]*)`", README.read_text(encoding="utf-8"))
+    assert shown is not None
+    assert " ".join(shown.group(1).split()) in result.stdout
