@@ -49,6 +49,7 @@ class Observations:
     bounds: dict[int, Outcome] = field(default_factory=dict)
     isolation: dict[str, Any] = field(default_factory=dict)
     hung: bool = False
+    derived: dict[str, Any] = field(default_factory=dict)  # figures the checks share
 
 
 def _matrix_call(op: str, seed: int, matrix: np.ndarray, layout: str = "C"):

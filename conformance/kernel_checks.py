@@ -211,7 +211,7 @@ def _payload_problem(side: str, outcome: Outcome) -> str | None:
 def _estimate_problem(observed: Observations, key: tuple) -> tuple[np.ndarray | None, str | None]:
     """(estimate, None) or (None, what is wrong with the calls behind ``key``)."""
     for side in ("a", "b"):
-        problem = _payload_problem(side, observed.encodes[("a" if side == "a" else "b", key)])
+        problem = _payload_problem(side, observed.encodes[(side, key)])
         if problem:
             return None, problem
     outcome = observed.estimates.get(key)
@@ -596,8 +596,28 @@ def check_edge_inputs(observed: Observations, context: CheckContext) -> CheckRes
     return CheckResult(name, PASS, summary, {"met": met, "refused_as_declared": refused}, {})
 
 
+def _trials_failed(name: str, problem, tolerance, context: CheckContext) -> CheckResult:
+    key, text = problem
+    return _fail(
+        name,
+        f"could not run the Gaussian trials ({_key_text(key)})",
+        {},
+        tolerance,
+        f"on {_key_text(key)}: {text}",
+        context,
+        _estimate_body(key),
+    )
+
+
 def _converse_data(observed: Observations):
-    """Per trial: D_t, the zero estimate's D, rates, and the per-row/column error sums."""
+    """Per trial: D_t, the zero estimate's D, rates, and the per-row/column error sums (computed
+    once per kernel: the converse and the accuracy floor both read them)."""
+    if "converse" not in observed.derived:
+        observed.derived["converse"] = _trial_rows(observed)
+    return observed.derived["converse"]
+
+
+def _trial_rows(observed: Observations):
     rows = []
     for trial in range(observed.plan.trials):
         key = ("converse", trial)
@@ -655,16 +675,7 @@ def check_converse(observed: Observations, context: CheckContext) -> CheckResult
     }
     data, problem = _converse_data(observed)
     if problem:
-        key, text = problem
-        return _fail(
-            name,
-            f"could not run the Gaussian trials ({_key_text(key)})",
-            {},
-            tolerance,
-            f"on {_key_text(key)}: {text}",
-            context,
-            _estimate_body(key),
-        )
+        return _trials_failed(name, problem, tolerance, context)
     distortions = [row["D"] for row in data]
     rate = (max(row["rate_a"] for row in data) + max(row["rate_b"] for row in data)) / 2
     bound = float(gamma(rate, digits=15))
@@ -731,16 +742,7 @@ def check_accuracy_floor(observed: Observations, context: CheckContext) -> Check
     tolerance = {"z": z}
     data, problem = _converse_data(observed)
     if problem:
-        key, text = problem
-        return _fail(
-            name,
-            f"could not run the Gaussian trials ({_key_text(key)})",
-            {},
-            tolerance,
-            f"on {_key_text(key)}: {text}",
-            context,
-            _estimate_body(key),
-        )
+        return _trials_failed(name, problem, tolerance, context)
     excess, excess_error = _mean_and_error([row["D"] - row["zero"] for row in data])
     zero = float(np.mean([row["zero"] for row in data]))
     figures = {
