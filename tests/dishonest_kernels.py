@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broken_kernels import Float16Kernel
+from broken_kernels import Float16Kernel, Scalar16Kernel
 
 _KEPT: dict[str, np.ndarray] = {}
 
@@ -178,37 +178,19 @@ class ArrayPayload(Float16Kernel):
 # --- 2. rate claims -------------------------------------------------------------------------------
 
 
-class _Scalar16:
-    """About 4 bits per entry (ScalarMatmul, 16 Lloyd–Max levels)."""
-
-    def __init__(self, seed=0, device="cpu"):
-        from quantmm.fast import ScalarMatmul
-
-        self.inner = ScalarMatmul(16, "lloyd_max")
-
-    def encode_a(self, A):
-        return self.inner.encode_a(A)
-
-    def encode_b(self, B):
-        return self.inner.encode_b(B)
-
-    def estimate(self, payload_a, payload_b):
-        return self.inner.estimate(payload_a, payload_b)
-
-
-class NumpyFloatRateClaim(_Scalar16):
+class NumpyFloatRateClaim(Scalar16Kernel):
     """Claims rate = np.float64(2.0) and uses about 4 bits."""
 
     rate = np.float64(2.0)
 
 
-class NumpyIntRateClaim(_Scalar16):
+class NumpyIntRateClaim(Scalar16Kernel):
     """Claims rate = np.int64(2) and uses about 4 bits."""
 
     rate = np.int64(2)
 
 
-class _Padded(_Scalar16):
+class _Padded(Scalar16Kernel):
     """Honest claim of 4.05 bits, but some payloads carry 4 bits per entry of padding."""
 
     rate = 4.05
@@ -288,7 +270,7 @@ class ListOutput(Float16Kernel):
         return super().estimate(payload_a, payload_b).tolist()
 
 
-class ZeroEstimator(_Scalar16):
+class ZeroEstimator(Scalar16Kernel):
     """Sends honest payloads and estimates AᵀB by zero."""
 
     def estimate(self, payload_a, payload_b):
