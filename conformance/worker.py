@@ -150,8 +150,9 @@ def _describe_exception(error: BaseException) -> dict:
 
 def _load(spec: dict):
     """The object ``spec["target"]`` names ("module:attribute" or "path/file.py:attribute")."""
-    for entry in reversed(spec.get("path", [])):
-        sys.path.insert(0, entry)
+    # after the installed packages, so that a source checkout in the working directory (whose
+    # quantmm/ folder is not the installed package) cannot shadow them
+    sys.path.extend(entry for entry in spec.get("path", []) if entry not in sys.path)
     module_name, _, attribute = spec["target"].rpartition(":")
     if module_name.endswith(".py"):
         path = Path(module_name)
