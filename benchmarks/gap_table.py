@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from quantmm.fast import NestedLatticeMatmul, ScalarMatmul, distortion, gaussian_pair
-from quantmm.fast.packing import unpack_payload
+from quantmm.fast.payload import unpack_payload
 from quantmm.reference import gamma
 
 ROWS = 4096

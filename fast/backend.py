@@ -28,6 +28,7 @@ __all__ = [
     "array_module",
     "cupy_or_none",
     "device_module",
+    "finite_estimate",
     "ordered_sum",
     "to_numpy",
     "validated_array",
@@ -117,6 +118,19 @@ def validated_array(x: Any, name: str, *, ndim: int | None = None, xp: ModuleTyp
             f"{name} must be finite: {bad} of its {x.size} entries are NaN or infinite"
         )
     return x
+
+
+def finite_estimate(estimate: Any, xp: ModuleType) -> Any:
+    """``estimate`` itself if every entry is finite; otherwise ValueError (a decoder never
+    returns NaN or infinity silently: with finite side information that can only be a product
+    beyond float64's range)."""
+    bad = int(estimate.size - int(xp.count_nonzero(xp.isfinite(estimate))))
+    if bad:
+        raise ValueError(
+            f"the estimate has {bad} of {estimate.size} entries beyond float64's range "
+            f"(|value| > {float(np.finfo(np.float64).max):.3g}); it is not returned"
+        )
+    return estimate
 
 
 def ordered_sum(x: Any) -> Any:

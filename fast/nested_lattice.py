@@ -54,15 +54,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .backend import device_module, ordered_sum, to_numpy, validated_array
+from .backend import device_module, finite_estimate, ordered_sum, to_numpy, validated_array
 from .counter_random import STREAM_DITHER_A, STREAM_DITHER_B, validated_seed
 from .lattices import lattice as code_lattice
-from .packing import pack_payload, unpack_payload
+from .payload import Field, PayloadError, meta_integer, pack_payload, unpack_payload
 from .rotation import RandomizedHadamard
 from .scale_lists import default_betas
 from .voronoi import BLOCK, VoronoiCode, _validated_betas
@@ -72,6 +73,10 @@ __all__ = ["NestedLatticeMatmul"]
 _KIND = "NestedLatticeMatmul"
 _CHUNK_ENTRIES = 1 << 18  # columns are encoded in chunks of about this many entries
 _MAX_DOUBLINGS = 255  # |x| <= √m after normalization, far below β_k·2^255
+_MAX_Q = 65536  # the largest nesting ratio (codes are 16-bit)
+_MAX_ROWS = 2**40  # n and the number of columns a payload may declare
+_META_KEYS = {"config", "side", "n", "columns", "kept"}
+_SIDE_DTYPES = ("<f4", "<f8")
 
 
 _FLOAT32_NORMAL = (2.0**-126, float(np.finfo(np.float32).max))
@@ -94,6 +99,11 @@ def _side_field(values: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", under="ignore"):
         narrow = values.astype(np.float32)
     return narrow if np.array_equal(narrow.astype(np.float64), values) else values
+
+
+def _escape_dtype(blocks: int) -> str:
+    """The dtype of the escape block indices: 32-bit while the block count allows it."""
+    return "<u4" if blocks < 2**32 else "<u8"
 
 
 def _code_rate(q: int, k: int) -> float:
@@ -126,10 +136,13 @@ class NestedLatticeMatmul:
         seed: int = 0,
         device: str = "cpu",
     ) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate):
+        if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, numbers.Real):
             raise ValueError(f"rate must be a finite positive number, got {rate!r}")
-        if not rate > 0:
+        if not math.isfinite(float(rate)):
+            raise ValueError(f"rate must be a finite positive number, got {rate!r}")
+        if not float(rate) > 0:
             raise ValueError(f"rate must be positive, got {rate!r}")
+        rate = float(rate)
         self.lattice = code_lattice(lattice)
         if betas is None:
             if isinstance(scales, bool) or not isinstance(scales, int) or not 1 <= scales <= 16:
@@ -139,8 +152,14 @@ class NestedLatticeMatmul:
             k = len(_validated_betas(betas))
         if scaling not in ("mmse", "unbiased"):
             raise ValueError(f"scaling must be 'mmse' or 'unbiased', got {scaling!r}")
+        largest = _code_rate(_MAX_Q, k)
+        if rate > largest + 1e-12:
+            raise ValueError(
+                f"rate must be at most {largest:g} bits per entry with {k} scales (q <= "
+                f"{_MAX_Q}: log2 q + log2(k)/8), got {rate!r}"
+            )
         q = 2
-        while q < 65536 and _code_rate(q + 1, k) <= rate + 1e-12:
+        while q < _MAX_Q and _code_rate(q + 1, k) <= rate + 1e-12:
             q += 1
         self.q = q
         self.sketch_fraction = min(1.0, rate / _code_rate(2, k))
@@ -266,8 +285,7 @@ class NestedLatticeMatmul:
         }
         if len(self.betas) > 1:
             fields["scale_index"] = (to_numpy(scale_index), len(self.betas))
-        blocks_total = columns * blocks_per_column
-        escape_dtype = np.uint32 if blocks_total < 2**32 else np.uint64
+        escape_dtype = np.dtype(_escape_dtype(columns * blocks_per_column))
         fields["escape_blocks"] = (
             np.concatenate(escape_blocks).astype(escape_dtype)
             if escape_blocks
@@ -321,25 +339,72 @@ class NestedLatticeMatmul:
 
     # -- decoder ---------------------------------------------------------------------------------
 
-    def _decode(self, payload: bytes, side: str) -> dict[str, Any]:
-        meta, fields = unpack_payload(payload, _KIND)
-        if meta.get("config") != self._config():
-            raise ValueError(
-                f"payload_{side} was written by a kernel with another configuration (lattice, q, "
-                f"betas, rate, scaling or seed): fingerprint {meta.get('config')} against "
+    def _layout(self, meta: dict[str, Any], side: str) -> dict[str, Field]:
+        """The fields a payload of this kernel must hold, from its checked header meta."""
+        name = f"payload_{side}"
+        if set(meta) != _META_KEYS:
+            raise PayloadError(
+                f"{name}: header meta has keys {sorted(meta)}, expected {sorted(_META_KEYS)}"
+            )
+        if meta["config"] != self._config():
+            raise PayloadError(
+                f"{name} was written by a kernel with another configuration (lattice, q, "
+                f"betas, rate, scaling or seed): fingerprint {meta['config']!r} against "
                 f"{self._config()}"
             )
-        if meta.get("side") != side:
-            raise ValueError(f"payload_{side} is an encoding of {meta.get('side')!r}, not {side!r}")
+        if meta["side"] != side:
+            raise PayloadError(f"{name} is an encoding of {meta['side']!r}, not {side!r}")
+        n = meta_integer(meta, "n", name, 1, _MAX_ROWS)
+        columns = meta_integer(meta, "columns", name, 1, _MAX_ROWS)
+        kept = self._kept(BLOCK * -(-n // BLOCK))
+        meta_integer(meta, "kept", name, kept, kept)
+        blocks = columns * (kept // BLOCK)
+        layout = {
+            "means": Field((columns,), _SIDE_DTYPES),
+            "weights": Field((columns,), _SIDE_DTYPES),
+            "codes": Field((columns * kept,), radix=self.q),
+        }
+        if len(self.betas) > 1:
+            layout["scale_index"] = Field((blocks,), radix=len(self.betas))
+        layout["escape_blocks"] = Field((None,), (_escape_dtype(blocks),))
+        layout["escape_exponents"] = Field((None,), ("|u1",))
+        return layout
+
+    def _decode(self, payload: bytes, side: str) -> dict[str, Any]:
+        name = f"payload_{side}"
+        meta, fields = unpack_payload(
+            payload, _KIND, name=name, layout=lambda meta: self._layout(meta, side)
+        )
         xp = self.xp
         kept, columns = meta["kept"], meta["columns"]
+        blocks = columns * (kept // BLOCK)
+        for label in ("means", "weights"):
+            if not np.isfinite(fields[label]).all():
+                raise PayloadError(f"{name}: field {label!r} holds a NaN or infinite value")
+        scale = fields.get("scale_index", np.zeros(blocks, dtype=np.uint8)).astype(np.int64)
+        escapes = fields["escape_blocks"].astype(np.int64)
+        exponents = fields["escape_exponents"]
+        if escapes.shape != exponents.shape:
+            raise PayloadError(
+                f"{name}: {escapes.size} escape_blocks but {exponents.size} escape_exponents"
+            )
+        if escapes.size and (
+            escapes[0] < 0 or escapes[-1] >= blocks or (np.diff(escapes) <= 0).any()
+        ):
+            raise PayloadError(
+                f"{name}: field 'escape_blocks' must be increasing block indices in [0, {blocks})"
+            )
+        if exponents.size and (exponents.min() < 1 or exponents.max() > _MAX_DOUBLINGS):
+            raise PayloadError(
+                f"{name}: field 'escape_exponents' must lie in [1, {_MAX_DOUBLINGS}]"
+            )
+        if (scale[escapes] != 0).any():
+            raise PayloadError(f"{name}: an escaped block has a non-zero scale_index")
         code = self._code(side)
         codes = xp.asarray(fields["codes"].reshape(-1, BLOCK))
         betas = np.asarray(self.betas)
-        scale = fields.get("scale_index", np.zeros(codes.shape[0], dtype=np.uint8))
-        beta = betas[scale.astype(np.int64)]
-        escapes = fields["escape_blocks"].astype(np.int64)
-        beta[escapes] = betas[-1] * 2.0 ** fields["escape_exponents"].astype(np.float64)
+        beta = betas[scale]
+        beta[escapes] = betas[-1] * 2.0 ** exponents.astype(np.float64)
         beta = xp.asarray(beta)
         index = xp.arange(codes.shape[0], dtype=xp.int64)
         values = code.decode_at_scale(codes, beta, code.dither(index))
@@ -361,6 +426,8 @@ class NestedLatticeMatmul:
         inner = a["decoded"].T @ b["decoded"]
         weight_a = a["weights"] / math.sqrt(a["padded"])
         weight_b = b["weights"] / math.sqrt(b["padded"])
-        return weight_a[:, None] * inner * weight_b[None, :] + a["n"] * (
-            a["means"][:, None] * b["means"][None, :]
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            estimate = weight_a[:, None] * inner * weight_b[None, :] + a["n"] * (
+                a["means"][:, None] * b["means"][None, :]
+            )
+        return finite_estimate(estimate, self.xp)

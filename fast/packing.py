@@ -1,4 +1,4 @@
-"""Packing integer codes into bytes at (almost) log2(radix) bits each, and a payload container.
+"""Packing integer codes into bytes at (almost) log2(radix) bits each.
 
 Rate honesty starts here: a kernel's payload is bytes, and its rate is 8·len(bytes) per entry.
 
@@ -9,10 +9,7 @@ the bit stream is then cut into bytes. So a code costs B/g bits: exactly log2(ra
 power of two, 61/16 = 3.8125 for radix 14 (log2 14 = 3.807), 33/7 = 4.714 for radix 26
 (log2 26 = 4.700). The last group is padded with zero codes.
 
-**Payloads.** :func:`pack_payload` writes a magic word, a little-endian uint32 length, a compact
-JSON header (the kernel's name and small metadata, and for each named field its dtype, shape and
-radix, if packed) and then the fields' bytes in header order. :func:`unpack_payload` reverses it
-and checks every length, so a truncated or altered payload raises instead of decoding garbage.
+The payload container that holds packed codes next to raw fields is :mod:`quantmm.fast.payload`.
 
 >>> import numpy as np
 >>> codes = np.array([0, 13, 5, 7, 2], dtype=np.uint8)
@@ -24,24 +21,19 @@ and checks every length, so a truncated or altered payload raises instead of dec
 from __future__ import annotations
 
 import functools
-import json
-import struct
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "MAGIC",
     "bits_per_code",
     "group_size",
     "pack_codes",
-    "pack_payload",
+    "packed_bytes",
     "unpack_codes",
-    "unpack_payload",
 ]
 
-MAGIC = b"QMM1"
 _CHUNK_GROUPS = 1 << 15
 
 
@@ -81,6 +73,17 @@ def bits_per_code(radix: int) -> float:
     return _group_bits(radix) / group_size(radix)
 
 
+def packed_bytes(radix: int, count: int) -> int:
+    """The length in bytes of :func:`pack_codes` of ``count`` codes in base ``radix``.
+
+    >>> packed_bytes(14, 5), packed_bytes(16, 16), packed_bytes(2, 0)
+    (8, 8, 0)
+    """
+    g, B = group_size(radix), _group_bits(radix)
+    groups = -(-count // g)
+    return -(-groups * B // 8)
+
+
 def pack_codes(codes: Any, radix: int) -> bytes:
     """Pack a 1-D array of integer codes in [0, radix) into bytes."""
     g, B = group_size(radix), _group_bits(radix)
@@ -112,7 +115,7 @@ def unpack_codes(data: bytes, radix: int, count: int) -> np.ndarray:
     """The first ``count`` codes packed by :func:`pack_codes` (dtype uint64 → smallest uint)."""
     g, B = group_size(radix), _group_bits(radix)
     groups = -(-count // g)
-    need = -(-groups * B // 8)
+    need = packed_bytes(radix, count)
     if len(data) != need:
         raise ValueError(f"packed codes: expected {need} bytes for {count} codes, got {len(data)}")
     packed = np.frombuffer(data, dtype=np.uint8)
@@ -136,79 +139,3 @@ def unpack_codes(data: bytes, radix: int, count: int) -> np.ndarray:
     if (codes[count:] != 0).any():
         raise ValueError("packed codes: non-zero padding (corrupt payload)")
     return codes[:count]
-
-
-def pack_payload(
-    kind: str, meta: dict[str, Any], fields: dict[str, tuple[np.ndarray, int | None]]
-) -> bytes:
-    """Serialize named arrays into one payload.
-
-    ``fields`` maps a name to ``(array, radix)``: with a radix the (integer) array is packed by
-    :func:`pack_codes`, with ``None`` its raw little-endian bytes are stored.
-    """
-    header: dict[str, Any] = {"kind": kind, "meta": meta, "fields": []}
-    blobs = []
-    for name, (array, radix) in fields.items():
-        array = np.asarray(array)
-        if radix is None:
-            array = array.astype(array.dtype.newbyteorder("<"))
-            blob = array.tobytes()
-            dtype = array.dtype.str
-        else:
-            blob = pack_codes(array, radix)
-            dtype = None
-        header["fields"].append(
-            {
-                "name": name,
-                "shape": list(array.shape),
-                "dtype": dtype,
-                "radix": radix,
-                "bytes": len(blob),
-            }
-        )
-        blobs.append(blob)
-    text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
-    return MAGIC + struct.pack("<I", len(text)) + text + b"".join(blobs)
-
-
-def unpack_payload(data: bytes, kind: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The ``(meta, fields)`` of a payload written by :func:`pack_payload` for ``kind``."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"payload must be bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if data[:4] != MAGIC or len(data) < 8:
-        raise ValueError("payload does not start with the quantmm magic word b'QMM1'")
-    (length,) = struct.unpack("<I", data[4:8])
-    try:
-        header = json.loads(data[8 : 8 + length].decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"payload header is not valid JSON: {error}") from None
-    if not isinstance(header, dict) or not isinstance(header.get("fields"), list):
-        raise ValueError("payload header lacks its field list (corrupt payload)")
-    if header.get("kind") != kind:
-        raise ValueError(f"payload is of kind {header.get('kind')!r}, expected {kind!r}")
-    try:
-        return _read_fields(data, 8 + length, header)
-    except (KeyError, TypeError, AttributeError) as error:
-        raise ValueError(f"payload header is malformed: {error!r}") from None
-
-
-def _read_fields(data: bytes, offset: int, header: dict[str, Any]):
-    fields = {}
-    for field in header["fields"]:
-        blob = data[offset : offset + field["bytes"]]
-        if len(blob) != field["bytes"]:
-            raise ValueError(f"payload is truncated in field {field['name']!r}")
-        offset += field["bytes"]
-        shape = tuple(field["shape"])
-        count = int(np.prod(shape, dtype=np.int64))
-        if field["radix"] is None:
-            array = np.frombuffer(blob, dtype=np.dtype(field["dtype"]))
-            if array.size != count:
-                raise ValueError(f"payload field {field['name']!r} has the wrong length")
-            fields[field["name"]] = array.reshape(shape)
-        else:
-            fields[field["name"]] = unpack_codes(blob, field["radix"], count).reshape(shape)
-    if offset != len(data):
-        raise ValueError(f"payload has {len(data) - offset} trailing bytes")
-    return header["meta"], fields

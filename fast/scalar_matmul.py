@@ -51,9 +51,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backend import device_module, ordered_sum, to_numpy, validated_array
+from .backend import device_module, finite_estimate, ordered_sum, to_numpy, validated_array
 from .functions import _nearest_float, _validated_rho
-from .packing import pack_payload, unpack_payload
+from .payload import Field, PayloadError, pack_payload, unpack_payload
 
 __all__ = ["FloatCodebook", "ScalarMatmul"]
 
@@ -61,6 +61,8 @@ __all__ = ["FloatCodebook", "ScalarMatmul"]
 KIND = "ScalarMatmul"
 #: Reference digits behind the float64 codebooks (then rounded to the nearest float64).
 _CODEBOOK_DIGITS = 17
+#: The most rows or columns a payload may declare.
+_MAX_SIZE = 2**40
 
 
 class FloatCodebook(NamedTuple):
@@ -221,13 +223,13 @@ class ScalarMatmul:
         values = validated_array(x, "x", xp=self._xp).astype(self._xp.float64)
         return self._levels[self._codes(values)]
 
-    def _encode(self, matrix: Any, name: str) -> bytes:
+    def _encode(self, matrix: Any, name: str, side: str) -> bytes:
         xp = self._xp
         x = validated_array(matrix, name, ndim=2, xp=xp).astype(xp.float64)
         scales = _column_scales(x, xp)
         normalized = x / xp.where(scales > 0, scales, 1.0)
         codes = self._codes(normalized)
-        meta = {"shape": [int(size) for size in x.shape], **self._parameters()}
+        meta = {"shape": [int(size) for size in x.shape], "side": side, **self._parameters()}
         fields = {
             "codes": (to_numpy(codes), self._size),
             "scales": (to_numpy(scales).astype("<f8"), None),
@@ -236,47 +238,63 @@ class ScalarMatmul:
 
     def encode_a(self, A: Any) -> bytes:
         """The message for A (n×a, float32 or float64): codes, column scales and a header."""
-        return self._encode(A, "A")
+        return self._encode(A, "A", "a")
 
     def encode_b(self, B: Any) -> bytes:
         """The message for B (n×b, float32 or float64): codes, column scales and a header."""
-        return self._encode(B, "B")
+        return self._encode(B, "B", "b")
 
-    def _decode(self, payload: bytes, name: str):
-        """Â (n×a) on the device from a payload, after checking it is one of ours."""
-        try:
-            meta, fields = unpack_payload(payload, KIND)
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"{name}: {error}") from None
-        written = {key: meta.get(key) for key in self._parameters()}
+    def _layout(self, meta: dict[str, Any], name: str, side: str) -> dict[str, Field]:
+        """The fields a payload must hold, from its checked header meta."""
+        expected_keys = {"shape", "side", *self._parameters()}
+        if set(meta) != expected_keys:
+            raise PayloadError(
+                f"{name}: header meta has keys {sorted(meta)}, expected {sorted(expected_keys)}"
+            )
+        written = {key: meta[key] for key in self._parameters()}
         if written != self._parameters():
-            raise ValueError(
+            raise PayloadError(
                 f"{name} was written by a ScalarMatmul with parameters {written}, this kernel "
                 f"has {self._parameters()}"
             )
-        shape = meta.get("shape")
-        codes, scales = fields.get("codes"), fields.get("scales")
+        if meta["side"] != side:
+            raise PayloadError(f"{name} is an encoding of {meta['side']!r}, not {side!r}")
+        shape = meta["shape"]
         if (
-            codes is None
-            or scales is None
-            or not isinstance(shape, list)
-            or list(codes.shape) != shape
+            not isinstance(shape, list)
             or len(shape) != 2
-            or list(scales.shape) != shape[1:]
-            or scales.dtype != np.dtype("<f8")
+            or not all(isinstance(size, int) and not isinstance(size, bool) for size in shape)
+            or not all(1 <= size <= _MAX_SIZE for size in shape)
         ):
-            raise ValueError(f"{name}: the payload's fields do not match its shape {shape}")
+            raise PayloadError(
+                f"{name}: field 'shape' must be two sizes in [1, {_MAX_SIZE}], got {shape!r}"
+            )
+        return {
+            "codes": Field(tuple(shape), radix=self._size),
+            "scales": Field((shape[1],), ("<f8",)),
+        }
+
+    def _decode(self, payload: bytes, name: str, side: str):
+        """Â (n×a) on the device from a payload, after checking it is one of ours."""
+        _, fields = unpack_payload(
+            payload, KIND, name=name, layout=lambda meta: self._layout(meta, name, side)
+        )
+        codes, scales = fields["codes"], fields["scales"]
+        if not (np.isfinite(scales).all() and (scales >= 0).all()):
+            raise PayloadError(f"{name}: field 'scales' must be finite and >= 0")
         xp = self._xp
         points = self._levels[xp.asarray(codes.astype(np.int64))]
         return points * xp.asarray(scales)
 
     def estimate(self, payload_a: bytes, payload_b: bytes):
         """Âᵀ B̂ (a×b, float64 on the device) from the two payloads alone."""
-        A_hat = self._decode(payload_a, "payload_a")
-        B_hat = self._decode(payload_b, "payload_b")
+        A_hat = self._decode(payload_a, "payload_a", "a")
+        B_hat = self._decode(payload_b, "payload_b", "b")
         if A_hat.shape[0] != B_hat.shape[0]:
             raise ValueError(
                 f"payload_a holds n = {A_hat.shape[0]} rows but payload_b holds "
                 f"n = {B_hat.shape[0]}; AᵀB needs the same n"
             )
-        return A_hat.T @ B_hat
+        with np.errstate(over="ignore", invalid="ignore"):
+            estimate = A_hat.T @ B_hat
+        return finite_estimate(estimate, self._xp)

@@ -59,6 +59,10 @@ __all__ = ["BLOCK", "OverloadError", "VoronoiCode", "VoronoiCodewords"]
 
 #: Entries per scale block (one scale index each).
 BLOCK = 8
+#: The scales β a code accepts. Rotated, normalized blocks have |x| <= √m < 2^24, so at
+#: β_k·2^255 >= 2^191 every block encodes; at β <= 2^64 decoded values stay below 2^82 and their
+#: energy far inside float64.
+BETA_RANGE = (2.0**-64, 2.0**64)
 
 
 class OverloadError(ValueError):
@@ -89,6 +93,11 @@ def _validated_betas(betas: Sequence[float]) -> tuple[float, ...]:
         )
     if any(b >= c for b, c in itertools.pairwise(values)):
         raise ValueError(f"betas must be strictly increasing, got {values}")
+    if values[0] < BETA_RANGE[0] or values[-1] > BETA_RANGE[1]:
+        raise ValueError(
+            f"betas must lie in [2**-64, 2**64] (scales outside cannot encode every block within "
+            f"255 doublings, or overflow the decoded energy), got {values}"
+        )
     if len(values) > 255:
         raise ValueError(f"betas must hold at most 255 scales, got {len(values)}")
     return values

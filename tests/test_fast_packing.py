@@ -1,4 +1,4 @@
-"""Code packing and payloads (quantmm.fast.packing) against an independent bit-level decoding.
+"""Code packing (quantmm.fast.packing) against an independent bit-level decoding.
 
 The expected layout is computed here with Python integers: g is the largest group size with
 radix^g ≤ 2^64, B = bitlength(radix^g − 1), each group is the base-radix number Σ c_i·radix^i and
@@ -9,21 +9,17 @@ pack_codes' own group_size or bit twiddling.
 
 from __future__ import annotations
 
-import json
 import math
-import struct
 
 import numpy as np
 import pytest
 
 from quantmm.fast.packing import (
-    MAGIC,
     bits_per_code,
     group_size,
     pack_codes,
-    pack_payload,
+    packed_bytes,
     unpack_codes,
-    unpack_payload,
 )
 
 RADICES = [2, 3, 7, 14, 16, 255, 256, 1000, 65536, 2**32]
@@ -221,96 +217,10 @@ def test_pack_codes_across_many_groups(radix):
 # ---------------------------------------------------------------- payloads
 
 
-def sample_fields() -> dict[str, tuple[np.ndarray, int | None]]:
-    rng = np.random.default_rng(8)
-    return {
-        "scales": (rng.normal(size=(3, 2)).astype(np.float32), None),
-        "norms": (rng.normal(size=5), None),
-        "big_endian": (rng.normal(size=4).astype(">f8"), None),
-        "flags": (np.array([0, 255, 7], dtype=np.uint8), None),
-        "means": (np.array([-(2**62), 0, 2**62], dtype=np.int64), None),
-        "codes": (rng.integers(0, 14, size=(4, 8)), 14),
-        "wide_codes": (np.array([0, 2**32 - 1, 12345], dtype=np.uint64), 2**32),
-        "empty": (np.zeros((0, 3)), None),
-    }
-
-
-SAMPLE_META = {"n": 8, "seed": 2**63, "name": "E8 q=14", "scales": [0.5, 1.25], "nested": {"a": []}}
-
-
-def test_payload_round_trip():
-    fields = sample_fields()
-    payload = pack_payload("nested-lattice", SAMPLE_META, fields)
-    assert payload[:4] == MAGIC
-    meta, decoded = unpack_payload(payload, "nested-lattice")
-    assert meta == SAMPLE_META
-    assert list(decoded) == list(fields)
-    for name, (array, radix) in fields.items():
-        assert decoded[name].shape == array.shape, name
-        assert np.array_equal(decoded[name], array), name
-        if radix is None:
-            assert decoded[name].dtype == array.dtype.newbyteorder("<"), name
-    assert unpack_payload(bytearray(payload), "nested-lattice")[0] == SAMPLE_META
-    assert unpack_payload(memoryview(payload), "nested-lattice")[0] == SAMPLE_META
-
-
-def test_payload_layout_magic_length_header_then_fields_in_order():
-    """Read the payload by hand: magic, uint32 header length, JSON header, the fields' bytes."""
-    codes = np.array([0, 13, 5, 7, 2])
-    norms = np.array([1.0, -2.5])
-    payload = pack_payload("k", {"x": 1}, {"codes": (codes, 14), "norms": (norms, None)})
-    (length,) = struct.unpack("<I", payload[4:8])
-    header = json.loads(payload[8 : 8 + length])
-    assert header["kind"] == "k" and header["meta"] == {"x": 1}
-    assert [field["name"] for field in header["fields"]] == ["codes", "norms"]
-    body = payload[8 + length :]
-    assert body == pack_codes(codes, 14) + norms.astype("<f8").tobytes()
-
-
-def small_payload() -> bytes:
-    return pack_payload(
-        "k",
-        {"m": 2},
-        {"codes": (np.array([1, 2, 3]), 14), "x": (np.array([1.5, -2.0], dtype=np.float32), None)},
-    )
-
-
-def test_every_truncation_of_a_payload_raises():
-    payload = small_payload()
-    for cut in range(len(payload)):
-        with pytest.raises(ValueError):
-            unpack_payload(payload[:cut], "k")
-
-
-def test_wrong_magic_wrong_kind_and_trailing_bytes_raise():
-    payload = small_payload()
-    with pytest.raises(ValueError, match="magic"):
-        unpack_payload(b"QMM2" + payload[4:], "k")
-    with pytest.raises(ValueError, match="kind 'k', expected 'other'"):
-        unpack_payload(payload, "other")
-    with pytest.raises(ValueError, match="1 trailing bytes"):
-        unpack_payload(payload + b"\x00", "k")
-
-
-def test_a_header_that_is_not_json_raises():
-    payload = small_payload()
-    (length,) = struct.unpack("<I", payload[4:8])
-    broken = payload[:8] + b"\xff" + payload[9:]
-    with pytest.raises(ValueError, match="JSON"):
-        unpack_payload(broken, "k")
-    longer = payload[:4] + struct.pack("<I", length + 3) + payload[8:]
-    with pytest.raises(ValueError):
-        unpack_payload(longer, "k")
-
-
-def test_a_json_header_without_fields_raises_value_error():
-    """Repro: unpack_payload(b'QMM1' + struct.pack('<I', 12) + b'{"kind":"k"}', 'k')."""
-    text = b'{"kind":"k"}'
-    with pytest.raises(ValueError):
-        unpack_payload(MAGIC + struct.pack("<I", len(text)) + text, "k")
-
-
-@pytest.mark.parametrize("data", ["QMM1", [1, 2], np.zeros(8, dtype=np.uint8), None])
-def test_non_bytes_payload_raises_type_error(data):
-    with pytest.raises(TypeError, match="payload must be bytes"):
-        unpack_payload(data, "k")
+@pytest.mark.parametrize("radix", RADICES)
+def test_packed_bytes_is_the_length_of_the_packed_codes(radix):
+    """Expected: ceil(ceil(count/g)·B/8) with g and B from the independent computation above."""
+    g, B = expected_group_size(radix), expected_group_bits(radix)
+    for count in counts_for(radix):
+        assert packed_bytes(radix, count) == math.ceil(math.ceil(count / g) * B / 8)
+        assert packed_bytes(radix, count) == len(pack_codes(np.zeros(count, np.uint64), radix))

@@ -67,7 +67,7 @@ def test_payload_from_another_configuration_or_side_is_refused():
         kernel.estimate(payload_b, payload_b)
     with pytest.raises(ValueError, match="payloads are for n = 96"):
         kernel.estimate(payload_a, kernel.encode_b(np.ones((95, 2))))
-    with pytest.raises(ValueError, match=r"truncated|wrong length|trailing"):
+    with pytest.raises(ValueError, match="payload_a: checksum mismatch"):
         kernel.estimate(payload_a[:-3], payload_b)
 
 
@@ -82,8 +82,9 @@ def test_q_and_time_sharing_follow_the_rate_budget():
 
 
 def test_measured_rate_matches_the_payload_layout():
-    """Bytes = header + 4 bytes per mean and norm + packed codes + packed scale indices + escapes,
-    with the code and scale-index byte counts from the packing rule (ceil(groups·B/8))."""
+    """Bytes = header + 4 bytes per mean and norm + packed codes + packed scale indices + escapes
+    + the 4-byte checksum, with the code and scale-index byte counts from the packing rule
+    (ceil(groups·B/8))."""
     n, a = 200, 6
     A = np.random.default_rng(3).normal(size=(n, a))
     kernel = NestedLatticeMatmul(4.06, seed=4)
@@ -108,6 +109,7 @@ def test_measured_rate_matches_the_payload_layout():
         + packed_bytes(codes, 14)
         + packed_bytes(codes // 8, 4)
         + 5 * escapes
+        + 4
     )
     assert len(payload) == expected
     assert bits_per_entry(payload, A.shape) == 8 * expected / (n * a)
@@ -217,11 +219,41 @@ def test_gap_to_gamma_at_four_bits(lattice_name):
         ({"scales": 0}, "scales must be an integer"),
         ({"betas": (0.3, 0.2)}, "strictly increasing"),
         ({"device": "tpu"}, "device must be one of"),
+        ({"rate": True}, "rate must be a finite"),
+        # q <= 65536: the largest budget with 4 scales is 16 + 2/8 bits (it was capped silently)
+        ({"rate": 64}, "rate must be at most 16.25 bits per entry with 4 scales"),
+        ({"rate": 16.3}, "rate must be at most 16.25"),
+        ({"rate": 16.01, "scales": 1}, "rate must be at most 16 bits per entry with 1 scales"),
+        # scales that overflowed to an all-NaN estimate, or could not encode any block
+        ({"betas": (1e300,)}, r"betas must lie in \[2\*\*-64, 2\*\*64\]"),
+        ({"betas": (1e-300,)}, r"betas must lie in \[2\*\*-64, 2\*\*64\]"),
+        ({"betas": (0.5, 2.0**65)}, r"betas must lie in"),
     ],
 )
 def test_bad_construction_raises(kwargs, message):
     with pytest.raises(ValueError, match=message):
         NestedLatticeMatmul(**({"rate": 4.0} | kwargs))
+
+
+def test_the_largest_budget_is_accepted_and_numpy_scalars_are_rates():
+    """rate = 16.25 (q = 65536, k = 4) is honoured; np.int64 and np.float64 rates give the same
+    kernel as the Python number (np.int64 was refused)."""
+    assert NestedLatticeMatmul(16.25).q == 65536
+    A = np.random.default_rng(8).normal(size=(40, 3))
+    reference = NestedLatticeMatmul(4, seed=3).encode_a(A)
+    assert NestedLatticeMatmul(np.int64(4), seed=3).encode_a(A) == reference
+    assert NestedLatticeMatmul(np.float64(4.0), seed=3).encode_a(A) == reference
+    assert NestedLatticeMatmul(np.int64(4)).code_rate == 4.0
+
+
+def test_the_extreme_accepted_scales_encode_and_decode_finitely():
+    """betas at the ends of [2^-64, 2^64]: every block encodes (escapes at the smallest) and the
+    estimate is finite (the largest scale decodes almost everything to 0)."""
+    A = np.random.default_rng(9).normal(size=(64, 3))
+    for betas in ((2.0**-64,), (2.0**64,)):
+        kernel = NestedLatticeMatmul(4, betas=betas, seed=1)
+        estimate = kernel.estimate(kernel.encode_a(A), kernel.encode_b(A))
+        assert np.isfinite(estimate).all(), betas
 
 
 def test_bad_input_raises():
@@ -234,7 +266,7 @@ def test_bad_input_raises():
         kernel.encode_a(np.ones(4))
     with pytest.raises(ValueError, match="A must not be empty"):
         kernel.encode_a(np.ones((0, 3)))
-    with pytest.raises(TypeError, match="payload must be bytes"):
+    with pytest.raises(TypeError, match="payload_a must be bytes"):
         kernel.estimate("abc", b"")
 
 
