@@ -15,7 +15,7 @@ import mpmath
 
 from quantmm import reference
 from quantmm.reference import design_error, scalar_designs, scalar_gaussian
-from quantmm.reference.precision import to_decimal
+from quantmm.reference.precision import checks_digits, to_decimal
 from quantmm.reference.scalar_codebook import ScalarCodebook
 
 
@@ -43,6 +43,7 @@ class Quantity:
         return self.required + tuple(self.optional)
 
 
+@checks_digits
 def _nsm(lattice: str, digits: int) -> mpmath.mpf:
     return reference.normalized_second_moment(lattice, digits=digits)
 
@@ -55,6 +56,7 @@ def codebook_document(codebook: ScalarCodebook, digits: int) -> dict[str, list[s
     }
 
 
+@checks_digits
 def _scalar_error(design: str, rho: str, levels: str, digits: int, k: str | None = None):
     result = design_error.scalar_error(design, rho, levels, digits=digits, k=k)
     details = {

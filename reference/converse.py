@@ -12,11 +12,12 @@ from __future__ import annotations
 import mpmath
 
 from .distortion_rate import _gamma_at_working_precision
-from .precision import DEFAULT_DIGITS, certified, exact_integer, exact_real, to_mpf
+from .precision import DEFAULT_DIGITS, certified, checks_digits, exact_integer, exact_real, to_mpf
 
 __all__ = ["lower_bound"]
 
 
+@checks_digits
 def lower_bound(
     n: int,
     a: int,
@@ -44,6 +45,6 @@ def lower_bound(
     scale = n_exact * a_exact * b_exact * sigma_a_exact**2 * sigma_b_exact**2
 
     def evaluate() -> mpmath.mpf:
-        return to_mpf(scale) * _gamma_at_working_precision(to_mpf(rate_exact))
+        return to_mpf(scale) * _gamma_at_working_precision(rate_exact)  # exact 2^(−2R)
 
     return certified(evaluate, digits, "lower_bound")

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import mpmath
 
-from .precision import DEFAULT_DIGITS, certified_values, to_mpf
+from .precision import DEFAULT_DIGITS, certified_values, checks_digits, to_mpf
 from .product_moments import _product_error_moments_at_working_precision
 from .scalar_codebook import ScalarCodebook
 from .scalar_designs import _design_at_working_precision, _validated, design_codebook
@@ -26,6 +26,7 @@ class ScalarError(NamedTuple):
     codebook: ScalarCodebook
 
 
+@checks_digits
 def scalar_error(
     design: str,
     rho: object,

@@ -11,6 +11,12 @@ per entry, the smallest normalized distortion E||AᵀB − C||²_F / (n·a·b) i
 Each public function takes its real arguments exactly (see :mod:`quantmm.reference.precision`) and
 returns an :class:`mpmath.mpf` certified to ``digits`` significant decimal digits. The private
 ``_..._at_working_precision`` helpers evaluate the plain definitions at mpmath's current precision.
+
+The power 2^(−2R) is taken from the *exact* rate: with 2R = n + f, n = ⌊2R⌋ an integer and
+0 <= f < 1, 2^(−2R) = 2^(−n)·2^(−f), where 2^(−n) is exact (:func:`mpmath.ldexp`) and only 2^(−f)
+is rounded. Rounding R first would put an error of R·2^(−prec) into the exponent, so at rate 10^400
+no working precision could certify a digit of Γ(R) = 2^(−2R)·(2 − 2^(−2R)); this way every
+accepted rate (up to 10^1001, see :data:`~quantmm.reference.precision.MAX_DECIMAL_EXPONENT`) is.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from fractions import Fraction
 
 import mpmath
 
-from .precision import DEFAULT_DIGITS, certified, exact_real, to_mpf
+from .precision import DEFAULT_DIGITS, certified, checks_digits, exact_real, to_mpf
 
 __all__ = [
     "critical_rate",
@@ -39,14 +45,40 @@ __all__ = [
 
 
 def _two_pow_minus_2r(rate: mpmath.mpf) -> mpmath.mpf:
-    """2^(−2R), the single-letter Gaussian distortion at rate R."""
+    """2^(−2R), the single-letter Gaussian distortion at rate R, for a rate already rounded to the
+    working precision (R/κ in :func:`_unequal_rates_at_working_precision`, R* itself)."""
     return mpmath.power(2, -2 * rate)
 
 
+def _two_pow_minus_2r_exact(rate: Fraction) -> mpmath.mpf:
+    """2^(−2R) for an exact rate R >= 0: 2^(−⌊2R⌋) exactly times 2^(−f), f = 2R − ⌊2R⌋ in [0, 1)
+    (the only rounded factor), so the result has a relative error of a few ulps for every R,
+    however large (THEORY.md §1.1)."""
+    twice = 2 * rate
+    whole = twice.numerator // twice.denominator
+    fraction = twice - whole
+    single = mpmath.mpf(1) if fraction == 0 else mpmath.power(2, -to_mpf(fraction))
+    return mpmath.ldexp(single, -whole)
+
+
+def _one_minus_two_pow_minus_2r_exact(rate: Fraction) -> mpmath.mpf:
+    """1 − 2^(−2R) for an exact rate R >= 0, without cancellation: as −expm1(−2R·ln 2) below
+    R = 1/2 (where 2^(−2R) is close to 1), else as 1 − 2^(−2R) with 2^(−2R) <= 1/2."""
+    if 2 * rate < 1:
+        return -mpmath.expm1(-2 * to_mpf(rate) * mpmath.ln(2))
+    return 1 - _two_pow_minus_2r_exact(rate)
+
+
 def _phi_at_working_precision(rate: mpmath.mpf) -> mpmath.mpf:
-    """φ(R) = 2·2^(−2R) − 2^(−4R) (THEORY.md §1.1)."""
+    """φ(R) = 2·2^(−2R) − 2^(−4R) (THEORY.md §1.1), for a rounded rate (R* itself)."""
     single = _two_pow_minus_2r(rate)
     return 2 * single - single * single
+
+
+def _phi_exact_rate(rate: Fraction) -> mpmath.mpf:
+    """φ(R) = s·(2 − s), s = 2^(−2R), for an exact rate (a product of positive factors)."""
+    single = _two_pow_minus_2r_exact(rate)
+    return single * (2 - single)
 
 
 def _critical_rate_at_working_precision() -> mpmath.mpf:
@@ -62,24 +94,26 @@ def _critical_rate_at_working_precision() -> mpmath.mpf:
     return mpmath.findroot(excess, (mpmath.mpf(1) / 2, mpmath.mpf(1)), solver="anderson")
 
 
-def _gamma_at_working_precision(rate: mpmath.mpf) -> mpmath.mpf:
-    """Γ(R) from its two branches (THEORY.md §1.1)."""
+def _gamma_at_working_precision(rate: Fraction) -> mpmath.mpf:
+    """Γ(R) from its two branches (THEORY.md §1.1), for an exact rate. The branch is chosen on
+    the rounded rate; near R* both branches agree to first order (Γ is C¹ there)."""
     critical = _critical_rate_at_working_precision()
-    if rate >= critical:
-        return _phi_at_working_precision(rate)
-    return 1 - (rate / critical) * (1 - _phi_at_working_precision(critical))
+    if to_mpf(rate) >= critical:
+        return _phi_exact_rate(rate)
+    return 1 - (to_mpf(rate) / critical) * (1 - _phi_at_working_precision(critical))
 
 
-def _phi_derivative_at_working_precision(rate: mpmath.mpf) -> mpmath.mpf:
-    """φ'(R) = −4·ln 2 · 2^(−2R) · (1 − 2^(−2R))."""
-    single = _two_pow_minus_2r(rate)
-    return -4 * mpmath.ln(2) * single * (1 - single)
+def _phi_derivative_exact_rate(rate: Fraction) -> mpmath.mpf:
+    """φ'(R) = −4·ln 2 · 2^(−2R) · (1 − 2^(−2R)), for an exact rate."""
+    return (
+        -4 * mpmath.ln(2) * _two_pow_minus_2r_exact(rate) * _one_minus_two_pow_minus_2r_exact(rate)
+    )
 
 
-def _gamma_derivative_at_working_precision(rate: mpmath.mpf) -> mpmath.mpf:
+def _gamma_derivative_at_working_precision(rate: Fraction) -> mpmath.mpf:
     critical = _critical_rate_at_working_precision()
-    if rate >= critical:
-        return _phi_derivative_at_working_precision(rate)
+    if to_mpf(rate) >= critical:
+        return _phi_derivative_exact_rate(rate)
     return -(1 - _phi_at_working_precision(critical)) / critical
 
 
@@ -123,14 +157,18 @@ def _optimal_fraction_at_working_precision(rate_a: mpmath.mpf, rate_b: mpmath.mp
     return 1 / root
 
 
-def _unequal_rates_at_working_precision(rate_a: mpmath.mpf, rate_b: mpmath.mpf) -> mpmath.mpf:
+def _unequal_rates_at_working_precision(rate_a: Fraction, rate_b: Fraction) -> mpmath.mpf:
     """1 − κ·(1 − s_a)(1 − s_b) with s = 2^(−2R/κ), written as (1 − κ) + κ·(s_a + s_b − s_a·s_b):
-    a sum of non-negative terms, so it does not cancel when D is tiny (large rates)."""
+    a sum of non-negative terms, so it does not cancel when D is tiny (large rates). With κ = 1
+    (always so once either rate is large) s is taken from the exact rate."""
     if rate_a == 0 or rate_b == 0:
         return mpmath.mpf(1)
-    fraction = _optimal_fraction_at_working_precision(rate_a, rate_b)
-    single_a = _two_pow_minus_2r(rate_a / fraction)
-    single_b = _two_pow_minus_2r(rate_b / fraction)
+    fraction = _optimal_fraction_at_working_precision(to_mpf(rate_a), to_mpf(rate_b))
+    if fraction == 1:
+        single_a, single_b = _two_pow_minus_2r_exact(rate_a), _two_pow_minus_2r_exact(rate_b)
+    else:
+        single_a = _two_pow_minus_2r(to_mpf(rate_a) / fraction)
+        single_b = _two_pow_minus_2r(to_mpf(rate_b) / fraction)
     return (1 - fraction) + fraction * (single_a + single_b - single_a * single_b)
 
 
@@ -143,6 +181,7 @@ def _rate(value: object, name: str = "rate") -> Fraction:
     return exact_real(value, name, minimum=0)
 
 
+@checks_digits
 def phi(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """φ(R) = 2·2^(−2R) − 2^(−4R): distortion of describing every coordinate at rate R.
 
@@ -153,9 +192,10 @@ def phi(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     '0.4375000000'
     """
     exact = _rate(rate)
-    return certified(lambda: _phi_at_working_precision(to_mpf(exact)), digits, "phi")
+    return certified(lambda: _phi_exact_rate(exact), digits, "phi")
 
 
+@checks_digits
 def critical_rate(digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """R* ≈ 0.906: the positive root of 2^(2R) = 1 + 4R·ln 2 (THEORY.md §1.1).
 
@@ -168,6 +208,7 @@ def critical_rate(digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     return certified(_critical_rate_at_working_precision, digits, "critical_rate")
 
 
+@checks_digits
 def gamma(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """Γ(R): the distortion-rate function of iid Gaussian AᵀB (THEORY.md §1.1, OP).
 
@@ -180,9 +221,10 @@ def gamma(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     '0.43750'
     """
     exact = _rate(rate)
-    return certified(lambda: _gamma_at_working_precision(to_mpf(exact)), digits, "gamma")
+    return certified(lambda: _gamma_at_working_precision(exact), digits, "gamma")
 
 
+@checks_digits
 def gamma_derivative(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """Γ'(R) (THEORY.md §1.1). Γ is C¹, so the two branches agree at R*; at R = 0 this is the
     right derivative −(1 − φ(R*))/R*.
@@ -193,10 +235,11 @@ def gamma_derivative(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """
     exact = _rate(rate)
     return certified(
-        lambda: _gamma_derivative_at_working_precision(to_mpf(exact)), digits, "gamma_derivative"
+        lambda: _gamma_derivative_at_working_precision(exact), digits, "gamma_derivative"
     )
 
 
+@checks_digits
 def gamma_inverse(distortion: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """The rate R (bits per entry) at which Γ(R) = D, for 0 < D ≤ 1 (THEORY.md §1.1).
 
@@ -214,6 +257,7 @@ def gamma_inverse(distortion: object, digits: int = DEFAULT_DIGITS) -> mpmath.mp
     )
 
 
+@checks_digits
 def time_sharing_fraction(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """κ(R) = min(R/R*, 1): the fraction of coordinates the optimal scheme describes.
 
@@ -234,6 +278,7 @@ def time_sharing_fraction(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.
     return certified(evaluate, digits, "time_sharing_fraction")
 
 
+@checks_digits
 def one_sided(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """2^(−2R): the distortion when B is known to the decoder (THEORY.md §1.2, [derived]).
 
@@ -242,9 +287,10 @@ def one_sided(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     '0.25000'
     """
     exact = _rate(rate)
-    return certified(lambda: _two_pow_minus_2r(to_mpf(exact)), digits, "one_sided")
+    return certified(lambda: _two_pow_minus_2r_exact(exact), digits, "one_sided")
 
 
+@checks_digits
 def unequal_rates(rate_a: object, rate_b: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """D(R_a, R_b) = 1 − sup_{0<κ≤1} κ·(1 − 2^(−2R_a/κ))·(1 − 2^(−2R_b/κ)) (THEORY.md §1.2).
 
@@ -259,7 +305,7 @@ def unequal_rates(rate_a: object, rate_b: object, digits: int = DEFAULT_DIGITS) 
     exact_a = _rate(rate_a, "rate_a")
     exact_b = _rate(rate_b, "rate_b")
     return certified(
-        lambda: _unequal_rates_at_working_precision(to_mpf(exact_a), to_mpf(exact_b)),
+        lambda: _unequal_rates_at_working_precision(exact_a, exact_b),
         digits,
         "unequal_rates",
     )

@@ -21,7 +21,7 @@ from fractions import Fraction
 
 import mpmath
 
-from .precision import DEFAULT_DIGITS, certified, exact_integer, to_mpf
+from .precision import DEFAULT_DIGITS, certified, checks_digits, exact_integer, to_mpf
 
 __all__ = [
     "LATTICES",
@@ -84,6 +84,7 @@ def normalized_second_moment_exact(lattice: str) -> QuadraticSurd:
     return _NSM[_lattice(lattice)][1]
 
 
+@checks_digits
 def normalized_second_moment(lattice: str, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """G(Λ) for ``lattice`` in Z, A2, D4, E8, certified to ``digits`` digits.
 
@@ -95,6 +96,7 @@ def normalized_second_moment(lattice: str, digits: int = DEFAULT_DIGITS) -> mpma
     return certified(exact.at_working_precision, digits, "normalized_second_moment")
 
 
+@checks_digits
 def lattice_loss_db(lattice: str, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """10·log10(2πe·G(Λ)): the high-rate MSE loss of ``lattice`` against the ideal quantizer, in dB.
 
@@ -110,6 +112,7 @@ def lattice_loss_db(lattice: str, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     return certified(evaluate, digits, "lattice_loss_db")
 
 
+@checks_digits
 def sphere_bound(digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """1/(2πe): the limit of the ball bound as the dimension grows; no lattice's G is below it.
 
@@ -120,6 +123,7 @@ def sphere_bound(digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     return certified(lambda: 1 / (2 * mpmath.pi * mpmath.e), digits, "sphere_bound")
 
 
+@checks_digits
 def ball_bound(dimension: int, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """G of the d-dimensional ball, Γ(d/2 + 1)^(2/d) / ((d + 2)·π): no cell in R^d does better.
 

@@ -6,7 +6,9 @@ Every public reference function follows the same contract (DEVELOPERS.md, "refer
    :class:`fractions.Fraction`, a decimal string such as ``"0.1"`` (meaning exactly 1/10), a
    :class:`decimal.Decimal`, or a binary ``float``/``mpmath.mpf`` (meaning exactly the binary
    value it holds). Non-finite, non-numeric and out-of-range arguments raise :class:`ValueError`
-   naming the argument.
+   naming the argument. Every number must be 0 or have a decimal exponent in [−1000, 1000]
+   (:data:`MAX_DECIMAL_EXPONENT`), checked from the exponent before any exact value is built, so
+   ``"1e999999999"`` is refused at once instead of taking minutes to expand.
 2. The quantity is evaluated from its definition at ``digits + guard`` decimal digits and again at a
    clearly higher precision (:func:`certified`). The value is returned only when both evaluations
    round to the same ``digits`` significant digits *and* differ by far less than one unit in the
@@ -15,26 +17,35 @@ Every public reference function follows the same contract (DEVELOPERS.md, "refer
 
 The returned object is an :class:`mpmath.mpf` carrying more than ``digits`` correct digits;
 :func:`to_decimal` renders it with exactly ``digits`` significant digits, the same rounding the
-certification compared.
+certification compared. ``digits`` itself is checked (:func:`check_digits`) by the decorator
+:func:`checks_digits` on every public function before its body runs, so no early return (an exact
+zero, say) skips the check.
 """
 
 from __future__ import annotations
 
 import decimal
+import functools
+import inspect
 import math
 import numbers
+import re
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import ParamSpec, TypeVar
 
 import mpmath
 
 __all__ = [
     "DEFAULT_DIGITS",
+    "MAX_DECIMAL_EXPONENT",
     "MAX_DIGITS",
+    "MAX_INPUT_DIGITS",
     "UncertifiedValueError",
     "certified",
     "certified_values",
     "check_digits",
+    "checks_digits",
     "exact_integer",
     "exact_real",
     "to_decimal",
@@ -64,52 +75,222 @@ def check_digits(digits: object) -> int:
     ValueError: digits must be an integer in [1, 1000], got 0
     """
     if isinstance(digits, bool) or not isinstance(digits, numbers.Integral):
-        raise ValueError(f"digits must be an integer in [1, {MAX_DIGITS}], got {digits!r}")
+        raise ValueError(f"digits must be an integer in [1, {MAX_DIGITS}], got {_shown(digits)}")
     if not 1 <= digits <= MAX_DIGITS:
         raise ValueError(
-            f"digits must be an integer in [1, {MAX_DIGITS}], got {digits!r}"
+            f"digits must be an integer in [1, {MAX_DIGITS}], got {_shown(digits)}"
             + (" (too high to certify)" if digits > MAX_DIGITS else "")
         )
     return int(digits)
 
 
+_Parameters = ParamSpec("_Parameters")
+_Result = TypeVar("_Result")
+
+
+def checks_digits(function: Callable[_Parameters, _Result]) -> Callable[_Parameters, _Result]:
+    """Decorate a public function with a ``digits`` parameter: :func:`check_digits` runs on the
+    ``digits`` it is called with (or its default) before the body does, and the body receives it
+    as a plain ``int``. The one argument check shared by every public reference function, so an
+    early return (an exact zero, an exact value at a special point) cannot skip it.
+
+    >>> @checks_digits
+    ... def third(digits: int = 10) -> str:
+    ...     return to_decimal(mpmath.mpf(1) / 3, digits)
+    >>> third(digits=5)
+    '0.33333'
+    >>> third(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: digits must be an integer in [1, 1000], got 0
+    """
+    parameters = list(inspect.signature(function).parameters.values())
+    names = [parameter.name for parameter in parameters]
+    if "digits" not in names:
+        raise TypeError(f"{function.__qualname__} has no digits parameter")
+    position = names.index("digits")
+    positional = parameters[position].kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
+    default = parameters[position].default
+
+    @functools.wraps(function)
+    def checked(*args: _Parameters.args, **kwargs: _Parameters.kwargs) -> _Result:
+        if positional and len(args) > position:
+            args = (*args[:position], check_digits(args[position]), *args[position + 1 :])
+        elif "digits" in kwargs:
+            kwargs["digits"] = check_digits(kwargs["digits"])
+        elif default is not inspect.Parameter.empty:
+            check_digits(default)
+        return function(*args, **kwargs)
+
+    checked.checks_digits = True  # type: ignore[attr-defined]  (tests look for the marker)
+    return checked
+
+
+#: Every numeric argument must be 0 or have a decimal exponent (the power of ten of its leading
+#: digit: 400 for 1.5e400) in [−MAX_DECIMAL_EXPONENT, MAX_DECIMAL_EXPONENT], i.e.
+#: 10^−1000 <= |x| < 10^1001. The bound is checked *before* the exact rational is built (the
+#: exact value of "1e999999999" alone would take minutes and gigabytes), and it keeps every result
+#: printable: Γ at rate 10^1000 is 2^(−2·10^1000)-ish, whose decimal exponent has 1000 digits, and
+#: λ*(u) at u = 10^1000 has one of 2000 digits, below Python's 4300-digit limit on int→str.
+MAX_DECIMAL_EXPONENT = 1000
+#: The most digits a decimal string's mantissa, or each side of a rational string p/q, may have
+#: (Python itself refuses to convert more than 4300 digits to an int by default).
+MAX_INPUT_DIGITS = 4000
+
+#: Powers of two bracketing the accepted magnitudes: 2^_MAX_BITS > 10^(B + 1), 2^−_MIN_BITS < 10^−B.
+_MAX_BITS = math.ceil((MAX_DECIMAL_EXPONENT + 1) * math.log2(10)) + 1
+_MIN_BITS = math.ceil(MAX_DECIMAL_EXPONENT * math.log2(10)) + 1
+_BEYOND = 10 ** (MAX_DECIMAL_EXPONENT + 1)
+
+_NUMBER_TEXT = re.compile(
+    r"""
+    \s*(?P<sign>[-+]?)
+    (?=\d|\.\d)                                  # a digit, or a point and a digit, comes first
+    (?P<integer>\d*|\d+(?:_\d+)*)
+    (?:
+        \s*/\s*(?P<denominator>\d+(?:_\d+)*)     # p/q
+      |
+        (?:\.(?P<fraction>\d*|\d+(?:_\d+)*))?    # or a decimal, with an optional exponent
+        (?:[eE](?P<exponent>[-+]?\d+(?:_\d+)*))?
+    )
+    \s*
+    """,
+    re.VERBOSE,
+)
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, shortened: an error message must not itself be huge (or fail: Python
+    refuses to print an int of more than 4300 digits)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if abs(int(value)).bit_length() > 256:
+            return f"an integer of {abs(int(value)).bit_length()} bits"
+    try:
+        text = repr(value)
+    except ValueError:  # e.g. an mpf or Fraction too large to print
+        return f"a {type(value).__name__} too large to print"
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
+
+
+def _out_of_range(name: str, value: object) -> ValueError:
+    bound = MAX_DECIMAL_EXPONENT
+    return ValueError(
+        f"{name} must be 0 or have a decimal exponent in [-{bound}, {bound}] "
+        f"(1e-{bound} <= |{name}| < 1e{bound + 1}), got {_shown(value)}"
+    )
+
+
+def _checked_magnitude(result: Fraction, name: str, value: object) -> Fraction:
+    """``result`` if it is 0 or within the accepted magnitudes, else the range error."""
+    if result == 0:
+        return result
+    numerator, denominator = abs(result.numerator), result.denominator
+    bits = numerator.bit_length() - denominator.bit_length()  # 2^(bits−1) < |x| < 2^(bits+1)
+    if bits - 1 >= _MAX_BITS or bits + 1 <= -_MIN_BITS:
+        raise _out_of_range(name, value)
+    if numerator * 10**MAX_DECIMAL_EXPONENT < denominator or numerator >= _BEYOND * denominator:
+        raise _out_of_range(name, value)
+    return result
+
+
+def _text_to_fraction(value: str, name: str) -> Fraction:
+    """A decimal (``0.5``, ``-1.5e-3``) or rational (``1/3``) string, its exponent bounded before
+    any power of ten is formed."""
+    match = _NUMBER_TEXT.fullmatch(value)
+    if match is None:
+        lowered = value.strip().lower().lstrip("+-")
+        if lowered in {"nan", "inf", "infinity"}:
+            raise ValueError(f"{name} must be finite, got {_shown(value)}")
+        raise ValueError(
+            f"{name} must be a decimal or rational number such as 0.5, 1e-3 or 1/3, "
+            f"got {_shown(value)}"
+        )
+    integer = match["integer"].replace("_", "")
+    fraction = (match["fraction"] or "").replace("_", "")
+    denominator_text = (match["denominator"] or "").replace("_", "")
+    if max(len(integer) + len(fraction), len(denominator_text)) > MAX_INPUT_DIGITS:
+        raise ValueError(
+            f"{name} must have at most {MAX_INPUT_DIGITS} digits (in its mantissa, or in each of "
+            f"p and q of p/q), got {_shown(value)}"
+        )
+    sign = -1 if match["sign"] == "-" else 1
+    mantissa = int(integer + fraction or "0")
+    if denominator_text:
+        denominator = int(denominator_text)
+        if denominator == 0:
+            raise ValueError(f"{name} must have a nonzero denominator, got {_shown(value)}")
+        return _checked_magnitude(Fraction(sign * mantissa, denominator), name, value)
+    if mantissa == 0:
+        return Fraction(0)  # "0e999999999" is 0, whatever the exponent
+    exponent_text = (match["exponent"] or "0").replace("_", "")
+    exponent_digits = exponent_text.lstrip("+-").lstrip("0")
+    if len(exponent_digits) > len(str(MAX_DECIMAL_EXPONENT)) + len(str(MAX_INPUT_DIGITS)):
+        raise _out_of_range(name, value)  # far out of range: not even converted to an int
+    scale = int(exponent_text) - len(fraction)  # the value is mantissa·10^scale
+    leading = len(str(mantissa)) - 1 + scale  # the decimal exponent of the leading digit
+    if not -MAX_DECIMAL_EXPONENT <= leading <= MAX_DECIMAL_EXPONENT:
+        raise _out_of_range(name, value)
+    if scale >= 0:
+        return Fraction(sign * mantissa * 10**scale)
+    return Fraction(sign * mantissa, 10**-scale)
+
+
 def _to_fraction(value: object, name: str) -> Fraction:
-    """Exact rational value of a real number given in any of the accepted forms."""
+    """Exact rational value of a real number given in any of the accepted forms.
+
+    The magnitude is bounded (see :data:`MAX_DECIMAL_EXPONENT`) from the exponent alone whenever
+    the exact value would be expensive to build: decimal strings and :class:`decimal.Decimal`
+    by their decimal exponent, :class:`mpmath.mpf` by its binary exponent.
+    """
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a real number, got the bool {value!r}")
-    if isinstance(value, Fraction | numbers.Integral):
-        return Fraction(value)
-    if isinstance(value, float | decimal.Decimal):
-        if not math.isfinite(value) if isinstance(value, float) else not value.is_finite():
-            raise ValueError(f"{name} must be finite, got {value!r}")
+    if isinstance(value, str):
+        return _text_to_fraction(value, name)
+    if isinstance(value, numbers.Integral):  # int and the numpy integers
+        integer = int(value)
+        if integer.bit_length() > _MAX_BITS:
+            raise _out_of_range(name, value)
+        return _checked_magnitude(Fraction(integer), name, value)
+    if isinstance(value, Fraction):
+        return _checked_magnitude(value, name, value)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{name} must be finite, got {_shown(value)}")
+        if value.is_zero():
+            return Fraction(0)  # Decimal("0e999999999") is 0
+        if not -MAX_DECIMAL_EXPONENT <= value.adjusted() <= MAX_DECIMAL_EXPONENT:
+            raise _out_of_range(name, value)
         return Fraction(value)
     if isinstance(value, mpmath.mpf):
         if not mpmath.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
-        negative, mantissa, exponent, _ = value._mpf_  # (man_exp drops the sign)
-        magnitude = Fraction(int(mantissa)) * Fraction(2) ** int(exponent)
-        return -magnitude if negative else magnitude
-    if isinstance(value, str):
-        text = value.strip()
+            raise ValueError(f"{name} must be finite, got {_shown(value)}")
+        negative, mantissa, exponent, bit_count = value._mpf_  # (man_exp drops the sign)
+        if not mantissa:
+            return Fraction(0)
+        magnitude = exponent + bit_count  # 2^(magnitude − 1) <= |value| < 2^magnitude
+        if magnitude - 1 >= _MAX_BITS or magnitude <= -_MIN_BITS:
+            raise _out_of_range(name, value)
+        exact = (
+            Fraction(int(mantissa) << exponent)
+            if exponent >= 0
+            else Fraction(int(mantissa), 1 << -exponent)
+        )
+        return _checked_magnitude(-exact if negative else exact, name, value)
+    if isinstance(value, numbers.Real):  # float, the numpy floats, other registered reals
         try:
-            result = Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            lowered = text.lower().lstrip("+-")
-            if lowered in {"nan", "inf", "infinity"}:
-                raise ValueError(f"{name} must be finite, got {value!r}") from None
-            raise ValueError(
-                f"{name} must be a decimal or rational number such as 0.5, 1e-3 or 1/3, "
-                f"got {value!r}"
-            ) from None
-        return result
-    if isinstance(value, numbers.Real):  # numpy scalars and other registered reals
-        as_float = float(value)
-        if not math.isfinite(as_float):
-            raise ValueError(f"{name} must be finite, got {value!r}")
-        if isinstance(value, numbers.Integral):
-            return Fraction(int(value))
-        return Fraction(as_float)
-    raise ValueError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+            numerator, denominator = value.as_integer_ratio()  # exact, also for np.longdouble
+        except (OverflowError, ValueError):
+            raise ValueError(f"{name} must be finite, got {_shown(value)}") from None
+        except AttributeError:
+            as_float = float(value)
+            if not math.isfinite(as_float):
+                raise ValueError(f"{name} must be finite, got {_shown(value)}") from None
+            numerator, denominator = as_float.as_integer_ratio()
+        return _checked_magnitude(Fraction(numerator, denominator), name, value)
+    raise ValueError(f"{name} must be a real number, got {type(value).__name__} {_shown(value)}")
 
 
 def exact_real(
@@ -123,7 +304,9 @@ def exact_real(
 ) -> Fraction:
     """Convert ``value`` to an exact :class:`~fractions.Fraction` and check its range.
 
-    The error message names the argument and states what was expected.
+    The error message names the argument and states what was expected. The magnitude is bounded
+    first (0, or 10^−1000 <= |x| < 10^1001: :data:`MAX_DECIMAL_EXPONENT`), from the exponent
+    alone where the exact value would be costly to build.
 
     >>> exact_real("0.1", "rate")
     Fraction(1, 10)
@@ -133,23 +316,31 @@ def exact_real(
     Traceback (most recent call last):
     ...
     ValueError: rate must be >= 0, got -1
+    >>> exact_real("1e999999999", "rate")
+    Traceback (most recent call last):
+    ...
+    ValueError: rate must be 0 or have a decimal exponent in [-1000, 1000] (1e-1000 <= |rate| ...
     """
     result = _to_fraction(value, name)
     if minimum is not None:
         below = result < minimum if minimum_inclusive else result <= minimum
         if below:
             relation = ">=" if minimum_inclusive else ">"
-            raise ValueError(f"{name} must be {relation} {minimum}, got {value!r}")
+            raise ValueError(f"{name} must be {relation} {minimum}, got {_shown(value)}")
     if maximum is not None:
         above = result > maximum if maximum_inclusive else result >= maximum
         if above:
             relation = "<=" if maximum_inclusive else "<"
-            raise ValueError(f"{name} must be {relation} {maximum}, got {value!r}")
+            raise ValueError(f"{name} must be {relation} {maximum}, got {_shown(value)}")
     return result
 
 
+_INTEGER_TEXT = re.compile(r"\s*[-+]?\d+\s*")
+
+
 def exact_integer(value: object, name: str, *, minimum: int = 1) -> int:
-    """Validate an integer argument (an ``int`` or a string of digits), at least ``minimum``.
+    """Validate an integer argument (an ``int``, a numpy integer or a string of digits), at
+    least ``minimum`` and below 10^1001 (:data:`MAX_DECIMAL_EXPONENT`).
 
     >>> exact_integer("4096", "n")
     4096
@@ -162,18 +353,48 @@ def exact_integer(value: object, name: str, *, minimum: int = 1) -> int:
         raise ValueError(f"{name} must be an integer >= {minimum}, got the bool {value!r}")
     if isinstance(value, numbers.Integral):
         result = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+    elif (
+        isinstance(value, str)
+        and _INTEGER_TEXT.fullmatch(value)
+        and len(value.strip().lstrip("+-")) <= MAX_DECIMAL_EXPONENT + 1
+    ):
         result = int(value.strip())
+    elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        result = _BEYOND  # more digits than accepted: refused below, never converted
     else:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {_shown(value)}")
     if result < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {_shown(value)}")
+    if result >= _BEYOND:
+        raise ValueError(
+            f"{name} must be an integer >= {minimum} and < 1e{MAX_DECIMAL_EXPONENT + 1}, "
+            f"got {_shown(value)}"
+        )
     return result
 
 
 def to_mpf(value: Fraction) -> mpmath.mpf:
-    """The exact rational ``value`` rounded to mpmath's current working precision."""
-    return mpmath.mpf(value.numerator) / value.denominator
+    """The exact rational ``value`` correctly rounded (to nearest) to mpmath's working precision.
+
+    One integer division with a quotient of about ``prec`` bits, whatever the size of the
+    numerator and denominator (mpmath's own mpf/int division first normalizes the huge operand,
+    which costs time quadratic in its length).
+    """
+    numerator, denominator = value.numerator, value.denominator
+    if numerator == 0:
+        return mpmath.mpf(0)
+    if denominator == 1:
+        return mpmath.mpf(numerator)  # mpf(int) rounds to the working precision
+    magnitude = abs(numerator)
+    shift = mpmath.mp.prec + 3 - (magnitude.bit_length() - denominator.bit_length())
+    if shift >= 0:
+        quotient, remainder = divmod(magnitude << shift, denominator)
+    else:
+        quotient, remainder = divmod(magnitude, denominator << -shift)
+    # At least prec + 2 bits of quotient and a sticky bit: rounding it once is correct rounding.
+    sticky = (quotient << 1) | (1 if remainder else 0)
+    result = mpmath.mpf((sticky, -shift - 1))
+    return -result if numerator < 0 else result
 
 
 def _compare_with_power_of_ten(mantissa: int, binary_exponent: int, decimal_exponent: int) -> int:
@@ -198,11 +419,20 @@ def _round_half_even(numerator: int, denominator: int) -> int:
     return quotient
 
 
+#: Beyond this many bits of binary exponent :func:`to_decimal` rounds through a high-precision
+#: approximation instead of exact integers (whose size grows with the exponent: 2^(−2·10^400),
+#: Γ at rate 10^400, would need a 10^400-digit power of ten).
+_EXACT_RENDERING_BITS = 100_000
+
+
 def _significant_digits(value: mpmath.mpf, digits: int) -> tuple[int, int]:
     """(N, e) with 10^(digits−1) <= N < 10^digits and N·10^(e − digits + 1) the value's magnitude
-    rounded half-to-even to ``digits`` significant digits; exact integer arithmetic throughout
-    (the binary value is mantissa·2^exponent)."""
+    rounded half-to-even to ``digits`` significant digits (the binary value is
+    mantissa·2^exponent): in exact integer arithmetic, or for a huge exponent through
+    :func:`_significant_digits_far`, which gives the same result."""
     _, mantissa, binary_exponent, bit_count = value._mpf_
+    if abs(binary_exponent) > max(_EXACT_RENDERING_BITS, 4 * bit_count):
+        return _significant_digits_far(mantissa, binary_exponent, bit_count, digits)
     exponent = math.floor((binary_exponent + bit_count - 1) * math.log10(2))
     while _compare_with_power_of_ten(mantissa, binary_exponent, exponent) < 0:
         exponent -= 1
@@ -224,6 +454,44 @@ def _significant_digits(value: mpmath.mpf, digits: int) -> tuple[int, int]:
     return rounded, exponent
 
 
+def _significant_digits_far(
+    mantissa: int, binary_exponent: int, bit_count: int, digits: int
+) -> tuple[int, int]:
+    """:func:`_significant_digits` for v = m·2^b with |b| > 4·bitlength(m), m odd.
+
+    Such a v is never a power of ten, and v·10^s is never a half-integer: for b < 0 it is
+    m·5^s/2^(|b|−s) with |b| − s > 1 and m·5^s odd; for b > 0 it is m·2^(b−|s|)/5^|s| with
+    5^|s| > m. So an approximation close enough decides both the decimal exponent and the
+    rounding; it is computed from ln v = ln m + b·ln 2 at a precision covering the bits of b
+    (absolute error below 2^(bitlength(b) − prec + 8), bounds with a wide margin), doubled
+    until neither decision is within the error.
+    """
+    precision = abs(binary_exponent).bit_length() + bit_count + 4 * digits + 64
+    for _ in range(12):
+        with mpmath.workprec(precision):
+            slack = mpmath.ldexp(1, abs(binary_exponent).bit_length() - precision + 8)
+            log_value = mpmath.ln(mantissa) + binary_exponent * mpmath.ln2
+            log10_value = log_value / mpmath.ln10
+            exponent = int(mpmath.floor(log10_value))
+            if log10_value - exponent > slack and exponent + 1 - log10_value > slack:
+                shift = digits - 1 - exponent
+                scaled = mpmath.exp(log_value + shift * mpmath.ln10)  # in [10^(d−1), 10^d)
+                error = scaled * slack * 4
+                floor = int(mpmath.floor(scaled))
+                offset = scaled - floor
+                if abs(offset - mpmath.mpf(1) / 2) > error:  # (near an integer both sides agree)
+                    rounded = floor + (1 if offset > mpmath.mpf(1) / 2 else 0)
+                    if rounded == 10**digits:
+                        return rounded // 10, exponent + 1
+                    return rounded, exponent
+        precision *= 2
+    raise UncertifiedValueError(  # not reached in practice: each doubling halves the error
+        f"to_decimal: could not round a value of binary exponent {binary_exponent} to "
+        f"{digits} digits"
+    )
+
+
+@checks_digits
 def to_decimal(value: mpmath.mpf, digits: int) -> str:
     """Render ``value`` correctly rounded to exactly ``digits`` significant decimal digits.
 

@@ -34,7 +34,14 @@ from typing import NamedTuple
 import mpmath
 from mpmath.calculus.quadrature import GaussLegendre
 
-from .precision import DEFAULT_DIGITS, certified, certified_values, exact_real, to_mpf
+from .precision import (
+    DEFAULT_DIGITS,
+    certified,
+    certified_values,
+    checks_digits,
+    exact_real,
+    to_mpf,
+)
 from .scalar_codebook import ScalarCodebook
 
 __all__ = ["ProductErrorMoments", "mean_squared_error", "product_error_moments"]
@@ -203,6 +210,7 @@ def _is_symmetric(codebook: ScalarCodebook) -> bool:
     )
 
 
+@checks_digits
 def product_error_moments(
     codebook_x: ScalarCodebook,
     codebook_y: ScalarCodebook,
@@ -254,6 +262,7 @@ def _mean_squared_error_at_working_precision(codebook: ScalarCodebook) -> mpmath
     return total
 
 
+@checks_digits
 def mean_squared_error(codebook: ScalarCodebook, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """E[(X − Q(X))²] for X ~ N(0, 1): the plain MSE of a codebook (THEORY.md §2.4).
 

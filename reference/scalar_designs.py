@@ -106,7 +106,7 @@ from .precision import (
     UncertifiedValueError,
     certified,
     certified_values,
-    check_digits,
+    checks_digits,
     exact_integer,
     exact_real,
     to_mpf,
@@ -1180,6 +1180,7 @@ def _validated(design: object, rho: object, levels: object, k: object) -> tuple:
     return exact_rho, size, k
 
 
+@checks_digits
 def design_codebook(
     design: str,
     rho: object,
@@ -1208,7 +1209,6 @@ def design_codebook(
     >>> [to_decimal(v, 15) for v in book.levels[1:]], [to_decimal(v, 15) for v in book.thresholds]
     (['0.00000000000000', '1.73502951026730'], ['-1.08103447441321', '1.08103447441321'])
     """
-    check_digits(digits)
     exact_rho, size, k = _validated(design, rho, levels, k)
     magnitude = abs(exact_rho)
 
@@ -1220,6 +1220,7 @@ def design_codebook(
     return ScalarCodebook(tuple(values[:size]), tuple(values[size:]), design)
 
 
+@checks_digits
 def lloyd_max_distortion(levels: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """E[(X − Q(X))²] of the K-level Lloyd–Max quantizer of N(0, 1) (THEORY.md §2.4; computed,
     not taken from Max's 1960 table). K = 1 gives 1, K = 2 gives 1 − 2/π.
@@ -1230,7 +1231,6 @@ def lloyd_max_distortion(levels: object, digits: int = DEFAULT_DIGITS) -> mpmath
     >>> to_decimal(lloyd_max_distortion(8, digits=20), 20)
     '0.034547760788503730277'
     """
-    check_digits(digits)
     size = exact_integer(levels, "levels")
     return certified(
         lambda: _mean_squared_error_at_working_precision(

@@ -49,7 +49,7 @@ from .precision import (
     DEFAULT_DIGITS,
     UncertifiedValueError,
     certified,
-    check_digits,
+    checks_digits,
     exact_real,
     to_mpf,
 )
@@ -169,7 +169,9 @@ def _partial_integral_at_working_precision(
     return total + _relative_quad(lambda v: _unnormalized_density(v, rho), [lower, *inner, upper])
 
 
-def _tail_integral(start: mpmath.mpf, rho: mpmath.mpf) -> mpmath.mpf:
+def _tail_integral(
+    start: mpmath.mpf, rho: mpmath.mpf, start_factor: mpmath.mpf | None = None
+) -> mpmath.mpf:
     """∫_start^∞ of the unnormalized density, start ≥ 1, in the variable y = (v² − start²)/6:
     exp(−v²/6) = exp(−start²/6)·exp(−y) and dv = 3/v dy, so the integrand is exp(−y) times a
     slowly varying factor whatever the start (a plain quadrature to +∞ loses digits for large
@@ -183,7 +185,22 @@ def _tail_integral(start: mpmath.mpf, rho: mpmath.mpf) -> mpmath.mpf:
             mpmath.exp(-y) * mpmath.cbrt(complement + square * v_square) * 3 / mpmath.sqrt(v_square)
         )
 
-    return mpmath.exp(-start_square / 6) * mpmath.quad(in_y, [0, 1, 4, 16, 64, mpmath.inf])
+    if start_factor is None:
+        start_factor = mpmath.exp(-start_square / 6)
+    return start_factor * mpmath.quad(in_y, [0, 1, 4, 16, 64, mpmath.inf])
+
+
+def _gaussian_factor_exact(u: Fraction) -> mpmath.mpf:
+    """exp(−u²/6) for an exact u, at the working precision with a relative error of a few ulps
+    however large u is: u²/6 is exact, and the exponential is taken at a precision raised by the
+    bits of its integer part, so its rounding to mpf adds no error to the exponent. (Rounding u
+    first would multiply the result by exp(±u²·2^(−prec)/3): for |u| beyond about 10^45 no
+    certification precision would agree.)"""
+    exponent = u * u / 6
+    extra = (exponent.numerator // exponent.denominator).bit_length() + 20
+    with mpmath.workprec(mpmath.mp.prec + extra):
+        value = mpmath.exp(-to_mpf(exponent))
+    return +value
 
 
 def _density_normalizer_by_quadrature_at_working_precision(rho: mpmath.mpf) -> mpmath.mpf:
@@ -518,6 +535,7 @@ def _rho(value: object) -> Fraction:
     return exact_real(value, "rho", minimum=-1, maximum=1)
 
 
+@checks_digits
 def optimal_density(u: object, rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """λ*(u) = exp(−u²/6)·((1 − ρ²) + ρ²u²)^(1/3) / I(ρ): the optimal point density for one side
     of a unit-variance Gaussian pair with correlation ρ (THEORY.md §2.3; AKP).
@@ -531,17 +549,20 @@ def optimal_density(u: object, rho: object, digits: int = DEFAULT_DIGITS) -> mpm
     >>> to_decimal(optimal_density("1.5", "0.9", digits=20), 20)
     '0.16903864924518179885'
     """
-    check_digits(digits)
     exact_u, exact_rho = exact_real(u, "u"), _rho(rho)
     if exact_u == 0 and exact_rho**2 == 1:
         return mpmath.mpf(0)
-    return certified(
-        lambda: _optimal_density_at_working_precision(to_mpf(exact_u), to_mpf(exact_rho)),
-        digits,
-        "optimal_density",
-    )
+
+    def evaluate() -> mpmath.mpf:
+        # exp(−u²/6) from the exact u (see _gaussian_factor_exact), the rest from the rounded u.
+        at, r = to_mpf(exact_u), to_mpf(exact_rho)
+        power = mpmath.cbrt(_complement(r) + r * r * at * at)
+        return _gaussian_factor_exact(exact_u) * power / _normalizer_at_working_precision(r)
+
+    return certified(evaluate, digits, "optimal_density")
 
 
+@checks_digits
 def optimal_density_cdf(u: object, rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """Λ(u) = ∫_{−∞}^u λ*(v) dv, the compander of the optimal density (THEORY.md §2.3–§2.4).
 
@@ -553,15 +574,20 @@ def optimal_density_cdf(u: object, rho: object, digits: int = DEFAULT_DIGITS) ->
     >>> to_decimal(optimal_density_cdf(-30, 0, digits=10), 10)  # Φ(−√300)
     '1.647181192e-67'
     """
-    check_digits(digits)
     exact_u, exact_rho = exact_real(u, "u"), _rho(rho)
-    return certified(
-        lambda: _optimal_density_cdf_at_working_precision(to_mpf(exact_u), to_mpf(exact_rho)),
-        digits,
-        "optimal_density_cdf",
-    )
+    far = -exact_u >= Fraction(_ANCHOR_COUNT, 4)  # past the last anchor (_ANCHOR_STEP = 1/4)
+
+    def evaluate() -> mpmath.mpf:
+        at, r = to_mpf(exact_u), to_mpf(exact_rho)
+        if far:  # exp(−u²/6) from the exact u (see _gaussian_factor_exact)
+            tail = _tail_integral(-at, r, start_factor=_gaussian_factor_exact(exact_u))
+            return tail / _mass_table(r).normalizer
+        return _optimal_density_cdf_at_working_precision(at, r)
+
+    return certified(evaluate, digits, "optimal_density_cdf")
 
 
+@checks_digits
 def optimal_density_quantile(p: object, rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """Λ⁻¹(p) for 0 < p < 1: the compander point of mass p (THEORY.md §2.4: the compander's
     levels are Λ⁻¹((i − ½)/K)). At ρ = 0 it is √3·Φ⁻¹(p); Λ⁻¹(1/2) = 0 exactly.
@@ -575,7 +601,6 @@ def optimal_density_quantile(p: object, rho: object, digits: int = DEFAULT_DIGIT
     >>> to_decimal(optimal_density_quantile("1/64", "0.9", digits=20), 20)
     '-4.2630020602146381421'
     """
-    check_digits(digits)
     exact_p = exact_real(p, "p", minimum=0, minimum_inclusive=False, maximum=1)
     if exact_p == 1:
         raise ValueError(f"p must be < 1, got {p!r}")
@@ -598,6 +623,7 @@ def optimal_density_quantile(p: object, rho: object, digits: int = DEFAULT_DIGIT
     return certified(evaluate, digits, "optimal_density_quantile")
 
 
+@checks_digits
 def density_normalizer(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """I(ρ) = ∫ exp(−u²/6)((1 − ρ²) + ρ²u²)^(1/3) du (THEORY.md §2.3), computed two ways.
 
@@ -612,7 +638,6 @@ def density_normalizer(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     >>> to_decimal(density_normalizer(1, digits=20), 20)  # 6^(5/6)·Γ(5/6)
     '5.0242516744829953107'
     """
-    check_digits(digits)
     exact = _rho(rho)
     tolerance = Fraction(1, 10 ** (digits + 1))
 
@@ -631,6 +656,7 @@ def density_normalizer(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     return certified(evaluate, digits, "density_normalizer")
 
 
+@checks_digits
 def g_opt(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """G_opt(ρ) = I(ρ)³/(12√(2π)): the K⁻² coefficient of one side's E[D²] contribution with the
     optimal density (THEORY.md §2.2–§2.3), so with K_X = K_Y = K, K²·E[D²] → 2·G_opt(ρ) for
@@ -644,7 +670,6 @@ def g_opt(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     >>> to_decimal(g_opt(1, digits=20), 20)
     '4.2164113871283015610'
     """
-    check_digits(digits)
     exact = _rho(rho)
 
     def evaluate() -> mpmath.mpf:
@@ -654,6 +679,7 @@ def g_opt(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     return certified(evaluate, digits, "g_opt")
 
 
+@checks_digits
 def g_pd(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """G_PD(ρ) = (√3π/2)(1 + 2ρ²): the same coefficient for the Panter–Dite (MSE-optimal)
     density ∝ φ^(1/3), the design commonly used for matmul (THEORY.md §2.3).
@@ -662,13 +688,13 @@ def g_pd(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     >>> to_decimal(g_pd("0.5", digits=20), 20)  # (3/2)·√3π/2
     '4.0810485695269901638'
     """
-    check_digits(digits)
     exact = _rho(rho)
     return certified(
         lambda: mpmath.sqrt(3) * mpmath.pi / 2 * to_mpf(1 + 2 * exact**2), digits, "g_pd"
     )
 
 
+@checks_digits
 def design_gain_db(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """10·log10(G_PD/G_opt) ≥ 0: the gain in dB of the optimal density over Panter–Dite
     (THEORY.md §2.3; G_PD/G_opt = E[W]/(E[W^(1/3)])³ with W = 1 − ρ² + 3ρ²Z²). Exactly 0 at
@@ -678,7 +704,6 @@ def design_gain_db(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     >>> to_decimal(design_gain_db(1, digits=15), 15)
     '2.86858781562757'
     """
-    check_digits(digits)
     exact = _rho(rho)
     if exact == 0:
         return mpmath.mpf(0)
@@ -699,6 +724,7 @@ def is_bimodal(rho: object) -> bool:
     return 3 * exact**2 > 1
 
 
+@checks_digits
 def peak_location(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """The positive mode of λ*: 0 when |ρ| ≤ 1/√3 (unimodal), else √(3 − 1/ρ²) (THEORY.md §2.3;
     AKP). The density is even, so for |ρ| > 1/√3 the peaks are ±√(3 − 1/ρ²); the positive one is
@@ -710,7 +736,6 @@ def peak_location(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     >>> peak_location("0.5")
     mpf('0.0')
     """
-    check_digits(digits)
     exact = _rho(rho)
     if not 3 * exact**2 > 1:
         return mpmath.mpf(0)
@@ -718,6 +743,7 @@ def peak_location(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     return certified(lambda: mpmath.sqrt(to_mpf(square)), digits, "peak_location")
 
 
+@checks_digits
 def compander_bias_coefficient(
     rho: object, design: str = "opt", digits: int = DEFAULT_DIGITS
 ) -> mpmath.mpf:
@@ -737,7 +763,6 @@ def compander_bias_coefficient(
     >>> to_decimal(compander_bias_coefficient("0.5", "opt", digits=20), 20)
     '1.3759333896975275717'
     """
-    check_digits(digits)
     exact = _rho(rho)
     if design not in ("opt", "pd"):
         raise ValueError(f"design must be 'opt' or 'pd', got {design!r}")

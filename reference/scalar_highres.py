@@ -34,7 +34,7 @@ import mpmath
 from .precision import (
     DEFAULT_DIGITS,
     certified,
-    check_digits,
+    checks_digits,
     exact_integer,
     exact_real,
     to_mpf,
@@ -189,6 +189,7 @@ def _panter_dite_constant_at_working_precision(
 # ---------------------------------------------------------------------------------------------
 
 
+@checks_digits
 def bennett_coefficient(
     marginal_density: Density,
     conditional_second_moment: Density,
@@ -208,7 +209,6 @@ def bennett_coefficient(
     >>> to_decimal(bennett_coefficient(one, one, one, (0, 1), digits=20), 20)
     '0.083333333333333333333'
     """
-    check_digits(digits)
     density = _function(marginal_density, "marginal_density")
     second_moment = _function(conditional_second_moment, "conditional_second_moment")
     points = _function(point_density, "point_density")
@@ -222,6 +222,7 @@ def bennett_coefficient(
     )
 
 
+@checks_digits
 def optimal_point_density_constant(
     marginal_density: Density,
     conditional_second_moment: Density,
@@ -236,7 +237,6 @@ def optimal_point_density_constant(
     >>> to_decimal(optimal_point_density_constant(p, m, ("-inf", "inf"), digits=20), 20)  # √3π/2
     '2.7206990463513267759'
     """
-    check_digits(digits)
     density = _function(marginal_density, "marginal_density")
     second_moment = _function(conditional_second_moment, "conditional_second_moment")
     left, right = _support(support)
@@ -247,6 +247,7 @@ def optimal_point_density_constant(
     )
 
 
+@checks_digits
 def optimal_point_density(
     x: object,
     marginal_density: Density,
@@ -264,7 +265,6 @@ def optimal_point_density(
     >>> to_decimal(optimal_point_density(1, one, square, (0, 1), digits=20), 20)
     '1.6666666666666666667'
     """
-    check_digits(digits)
     point = exact_real(x, "x")
     density = _function(marginal_density, "marginal_density")
     second_moment = _function(conditional_second_moment, "conditional_second_moment")
@@ -280,6 +280,7 @@ def optimal_point_density(
     return certified(evaluate, digits, "optimal_point_density")
 
 
+@checks_digits
 def panter_dite_constant(
     marginal_density: Density,
     conditional_second_moment: Density,
@@ -295,7 +296,6 @@ def panter_dite_constant(
     >>> to_decimal(panter_dite_constant(p, m, ("-inf", "inf"), digits=20), 20)  # (√3π/2)·(3/2)
     '4.0810485695269901638'
     """
-    check_digits(digits)
     density = _function(marginal_density, "marginal_density")
     second_moment = _function(conditional_second_moment, "conditional_second_moment")
     left, right = _support(support)
@@ -327,6 +327,7 @@ def gaussian_pair(rho: object) -> tuple[Density, Density]:
     return marginal_density, conditional_second_moment
 
 
+@checks_digits
 def product_error(
     m: object,
     k: object,
@@ -343,7 +344,6 @@ def product_error(
     >>> to_decimal(product_error(2, 100, 3, "0.01", "0.001", digits=10), 10)  # 6·(1 + 0.0099)
     '6.059400000'
     """
-    check_digits(digits)
     rows, inner, columns = (
         exact_integer(value, name) for value, name in ((m, "m"), (k, "k"), (n, "n"))
     )
@@ -356,6 +356,7 @@ def product_error(
     return certified(lambda: to_mpf(exact), digits, "product_error")
 
 
+@checks_digits
 def bias_crossover(second_moment: object, mean: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """The inner dimension k at which the bias term k(k−1)·(E[D])² of :func:`product_error`
     equals the variance term k·E[D²]: k = 1 + E[D²]/(E[D])² (THEORY.md §2.1). Beyond it the
@@ -366,7 +367,6 @@ def bias_crossover(second_moment: object, mean: object, digits: int = DEFAULT_DI
     >>> to_decimal(bias_crossover("0.01", "0.001", digits=10), 10)
     '10001.00000'
     """
-    check_digits(digits)
     moment = exact_real(second_moment, "second_moment", minimum=0)
     bias = exact_real(mean, "mean")
     _check_jensen(moment, bias, second_moment)

@@ -17,7 +17,16 @@ from typing import NamedTuple
 
 import mpmath
 
-from .precision import DEFAULT_DIGITS, _to_fraction, certified, exact_integer, exact_real, to_mpf
+from .distortion_rate import _one_minus_two_pow_minus_2r_exact, _two_pow_minus_2r_exact
+from .precision import (
+    DEFAULT_DIGITS,
+    _to_fraction,
+    certified,
+    checks_digits,
+    exact_integer,
+    exact_real,
+    to_mpf,
+)
 
 __all__ = ["CenteredNorms", "centered_frobenius_norms", "universal_guarantee"]
 
@@ -98,6 +107,7 @@ def centered_frobenius_norms(A: object, B: object) -> CenteredNorms:
     return CenteredNorms(fro_atb_sq, fro_a_sq, fro_b_sq, len(rows_a))
 
 
+@checks_digits
 def universal_guarantee(
     rate: object,
     fro_AtB_sq: object,
@@ -145,15 +155,16 @@ def universal_guarantee(
         return mpmath.mpf(0)
 
     def evaluate() -> mpmath.mpf:
-        rate_mp = to_mpf(rate_exact)
-        single = mpmath.power(2, -2 * rate_mp)
+        # s = 2^(−2R) and 1 − s from the exact rate (distortion_rate: the power of two is exact,
+        # so a rate like 10^400 keeps its digits).
+        single = _two_pow_minus_2r_exact(rate_exact)
         if alpha == "mmse":
-            # φ = 2s − s² and 1 − φ = (1 − s)², each formed without cancellation.
-            phi = 2 * single - single * single
-            one_minus_phi = mpmath.expm1(-2 * rate_mp * mpmath.ln(2)) ** 2
+            # φ = s(2 − s) and 1 − φ = (1 − s)², each formed without cancellation.
+            phi = single * (2 - single)
+            one_minus_phi = _one_minus_two_pow_minus_2r_exact(rate_exact) ** 2
             return phi * phi * to_mpf(fro_atb) + phi * one_minus_phi * to_mpf(spread)
-        # (2^(2R)/(2^(2R) − 1))² − 1 = σ²(2 + σ²), σ² = 1/(2^(2R) − 1): no cancellation.
-        noise = 1 / mpmath.expm1(2 * rate_mp * mpmath.ln(2))
+        # (2^(2R)/(2^(2R) − 1))² − 1 = σ²(2 + σ²), σ² = 1/(2^(2R) − 1) = s/(1 − s): no cancellation.
+        noise = single / _one_minus_two_pow_minus_2r_exact(rate_exact)
         return noise * (2 + noise) * to_mpf(spread)
 
     return certified(evaluate, digits, "universal_guarantee")
