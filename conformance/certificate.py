@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from quantmm.atomic import atomic_write_text
 
 from .results import FAIL, PASS, SKIP, CheckResult
 
@@ -245,12 +246,10 @@ class Certificate:
         return certificate
 
     def write(self, path: str | Path) -> None:
-        """Write the certificate as indented JSON (UTF-8; non-finite numbers as strings)."""
+        """Write the certificate as indented JSON (UTF-8; non-finite numbers as strings),
+        atomically (:mod:`quantmm.atomic`): the file is complete or absent, never torn."""
         text = json.dumps(plain(self.to_json()), indent=2, sort_keys=False, allow_nan=False)
-        path = Path(path)
-        partial = path.with_name(f".{path.name}.partial")  # then renamed: never a torn file
-        partial.write_text(text + "\n", encoding="utf-8")
-        os.replace(partial, path)
+        atomic_write_text(path, text + "\n")  # a temporary file, then renamed: never torn
 
     @classmethod
     def read(cls, path: str | Path) -> Certificate:

@@ -8,7 +8,10 @@ decoders and the vectorized functions, on NumPy or CuPy.
 
 Kernel targets are only ever named here, never imported: every kernel call runs in isolated
 worker processes (:mod:`quantmm.conformance.sandbox`, :mod:`quantmm.conformance.campaign`).
-A target that does not load, or lacks a method, is refused up front (:class:`TargetError`).
+A target that does not load, or lacks a method, is refused up front (:class:`TargetError`, one
+line naming the exception and the file and line where it was raised). If the run is
+interrupted (KeyboardInterrupt, or any error), every worker process is killed before the
+exception leaves :func:`certify`, and no certificate is built.
 
 Checks per kind of target:
 
@@ -22,12 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import secrets
 import shlex
 import sys
+import sysconfig
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ from .inputs import plan as make_plan
 from .kernel_checks import KERNEL_CHECKS, CheckContext
 from .results import FAIL, SKIP, CheckResult, Failure
 from .sandbox import _sandbox as choose_sandbox
+from .sandbox import abandon_workers, worker_pool
 from .sandbox import isolation as isolation_report
 from .targets import KernelTarget, TargetError
 
@@ -151,13 +156,39 @@ def _progress_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+)', re.MULTILINE)
+
+
+def _raising_frame(target: KernelTarget, traceback: str) -> tuple[str, str] | None:
+    """(file, line) where loading ``target`` raised: the deepest frame in the target's own file,
+    else the deepest outside the worker, the import machinery and the installed packages."""
+    frames = [f for f in _FRAME.findall(traceback) if not f[0].startswith("<")]
+    frames = [f for f in frames if Path(f[0]).name != "worker.py"]
+    module = target.target.rpartition(":")[0]
+    own = [f for f in frames if module.endswith(".py") and f[0] == module]
+    installed = tuple(
+        sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    )
+    outside = [f for f in frames if not f[0].startswith(installed)]
+    chosen = own or outside or frames
+    return chosen[-1] if chosen else None
+
+
+def _load_failure(target: KernelTarget, failure: Any) -> str:
+    """One line: why ``target`` did not load, with the file and line that raised."""
+    message = " ".join(failure.describe().split())
+    frame = _raising_frame(target, failure.header.get("traceback") or "")
+    if frame is not None and Path(frame[0]).name not in message:
+        message += f" (at {frame[0]}, line {frame[1]})"
+    if failure.header.get("exception") == "ModuleNotFoundError":
+        message += "; to certify a file, name it as path/to/file.py:Class"
+    return f"cannot load {target.name}: {message}"
+
+
 def _declarations(target: KernelTarget, description: Description) -> dict[str, Any]:
     """The kernel's declarations, or a TargetError if it did not load or is not a kernel."""
     if description.failure is not None:
-        message = description.failure.describe()
-        if description.failure.header.get("exception") == "ModuleNotFoundError":
-            message += "; to certify a file, name it as path/to/file.py:Class"
-        raise TargetError(f"cannot load {target.name}: {message}")
+        raise TargetError(_load_failure(target, description.failure))
     outcome = description.outcome
     if outcome.ok and outcome.header.get("missing"):
         missing = ", ".join(outcome.header["missing"])
@@ -177,7 +208,7 @@ def _describe_all(
 ) -> list[tuple[dict[str, Any], Description]]:
     """(declarations, description) of every kernel, each built in a fresh process; a target
     that does not load or is not a kernel is a :class:`TargetError`, up front."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with worker_pool(max_workers=2) as pool:
         descriptions = list(pool.map(lambda t: describe_target(t.spec, plan, **options), kernels))
     try:
         return [
@@ -296,6 +327,40 @@ def certify(
     ``command`` records how the run was asked for (the CLI sets it; ``quantmm verify`` re-runs
     it).
     """
+    try:
+        return _certify(
+            kernels,
+            decoders,
+            functions,
+            profile=profile,
+            seed=seed,
+            device=device,
+            checks=checks,
+            timeout=timeout,
+            isolation=isolation,
+            progress=progress,
+            command=command,
+        )
+    except BaseException:
+        abandon_workers()  # an interrupt or a crash: no kernel process outlives the run
+        raise
+
+
+def _certify(
+    kernels: Sequence[KernelTarget] = (),
+    decoders: Sequence[DecoderTarget] = (),
+    functions: Sequence[FunctionTarget] = (),
+    *,
+    profile: str = "quick",
+    seed: int | None = None,
+    device: str = "cpu",
+    checks: Sequence[str] | None = None,
+    timeout: float = 60.0,
+    isolation: str = "auto",
+    progress: Callable[[str], None] | None = _progress_to_stderr,
+    command: dict[str, Any] | None = None,
+) -> Certificate:
+    """:func:`certify` itself (which kills every worker if this raises)."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
     if device not in ("cpu", "gpu"):
@@ -347,8 +412,9 @@ def certify(
         return context, protocol, observed
 
     # Two kernels' processes at a time, and quantmm's own decoders and functions in this thread
-    # meanwhile, so both cores stay busy; the results are judged and reported in order.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # meanwhile, so both cores stay busy; the results are judged and reported in order. An
+    # interrupt kills every worker before the pool waits for its threads (worker_pool).
+    with worker_pool(max_workers=2) as pool:
         futures = [
             pool.submit(observed_for, target, declarations, description.worker)
             for target, (declarations, description) in zip(kernels, described, strict=True)

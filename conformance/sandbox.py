@@ -13,6 +13,12 @@ A worker that crashes (``os._exit``, a segmentation fault) or overruns its deadl
 and the call is reported as crashed or timed out; :func:`run_calls` then starts a fresh worker
 for the calls that remain, or gives up after :data:`MAX_RESTARTS`.
 
+Every live worker is registered, so an interrupt can stop them all: :func:`stop_workers` kills
+each one's process group and refuses new workers (:class:`WorkersStopped`) until
+:func:`allow_workers`; :func:`worker_pool` is a thread pool for the threads that drive workers
+that does this when its block raises (Ctrl-C included), so the threads end at once instead of
+running the campaign to the end, and no kernel process outlives the harness.
+
 >>> sorted(isolation())  # doctest: +NORMALIZE_WHITESPACE
 ['environment', 'fresh_process_per_role', 'network', 'pid_namespace', 'private_home_and_cwd',
  'private_tmp', 'read_only_filesystem', 'sandbox', 'start']
@@ -31,13 +37,27 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import wire
 
-__all__ = ["MAX_RESTARTS", "Outcome", "Worker", "isolation", "run_calls"]
+__all__ = [
+    "MAX_RESTARTS",
+    "Outcome",
+    "Worker",
+    "WorkersStopped",
+    "abandon_workers",
+    "allow_workers",
+    "isolation",
+    "run_calls",
+    "stop_workers",
+    "worker_pool",
+]
 
 WORKER = Path(__file__).with_name("worker.py")
 MAX_RESTARTS = 2
@@ -142,6 +162,70 @@ class Outcome:
         return self.detail or self.status
 
 
+class WorkersStopped(BaseException):
+    """No worker may start: :func:`stop_workers` was called (the run is being interrupted).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` in a check turns
+    the stop into a kernel failure."""
+
+
+_LIVE: set[Worker] = set()
+_LIVE_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+def stop_workers() -> int:
+    """Kill every live worker's process group and refuse new workers until
+    :func:`allow_workers`; returns how many were killed."""
+    with _LIVE_LOCK:
+        _STOPPING.set()
+        live = list(_LIVE)
+    for worker in live:
+        worker.kill()
+    return len(live)
+
+
+def allow_workers() -> None:
+    """Let workers start again after :func:`stop_workers`."""
+    _STOPPING.clear()
+
+
+def abandon_workers() -> None:
+    """Kill and close every live worker (their threads, if any, have ended: a run being given
+    up), then allow workers again."""
+    stop_workers()
+    with _LIVE_LOCK:
+        orphans = list(_LIVE)
+    for worker in orphans:
+        worker.close()
+    allow_workers()
+
+
+def live_workers() -> int:
+    """How many worker processes are running now."""
+    with _LIVE_LOCK:
+        return len(_LIVE)
+
+
+@contextmanager
+def worker_pool(max_workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool for threads that drive workers. If the block raises (KeyboardInterrupt
+    included), every worker is killed and new ones refused *before* the pool waits for its
+    threads, so they end at once; workers are allowed again once the threads have ended."""
+    pool = ThreadPoolExecutor(max_workers=max_workers)
+    stopped = False
+    try:
+        yield pool
+    except BaseException:
+        stop_workers()
+        stopped = True
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=stopped)
+        if stopped:
+            abandon_workers()
+
+
 class WorkerDiedError(Exception):
     """The worker process ended or stopped answering; ``outcome`` says how."""
 
@@ -162,6 +246,8 @@ class Worker:
         hash_seed: int = 0,
         timeout: float = 60.0,
     ) -> None:
+        if _STOPPING.is_set():
+            raise WorkersStopped("the run is being stopped: no new kernel process")
         self.timeout = timeout
         self.sandbox = sandbox
         self.log: deque[bytes] = deque()
@@ -201,6 +287,13 @@ class Worker:
         self.results = os.fdopen(read_end, "rb", buffering=0)
         self._drain = threading.Thread(target=self._read_log, daemon=True)
         self._drain.start()
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+            stopping = _STOPPING.is_set()
+        if stopping:  # stop_workers ran while this one was starting
+            self.kill()
+            self.close()
+            raise WorkersStopped("the run is being stopped: no new kernel process")
         self.isolation: dict[str, Any] = {}
         os.set_blocking(self.process.stdin.fileno(), False)
         try:
@@ -303,6 +396,8 @@ class Worker:
         self._drain.join(timeout=5)
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
 
 
 def _exit_description(code: int) -> str:

@@ -12,23 +12,31 @@
     quantmm prove [NAME ...] [--list]
     quantmm experiment scalar-matmul|least-squares|lattice-gap [--size tiny|quick|full | --full]
                        [--seed N] [--device cpu|gpu] [--scheduler ADDRESS] [--output-dir DIR]
-                       [--no-progress]
+                       [--resume] [--no-progress]
     quantmm plot rate-distortion|density [the same options] [--rho R ...] [--levels K]
 
 Exit status: 0 on success, 2 for bad input (unknown quantity or parameter, value out of domain,
-digits out of range), 3 when a value cannot be certified to the asked digits; ``certify`` exits
-1 when any check fails and 4 when no check failed but the run was restricted (``--check``: a
-partial certificate), ``verify`` exits 1 when the re-run does not reproduce the certificate,
-``prove`` when any certificate fails.
+digits out of range, an output path that cannot be written, a target that does not load, an
+unreachable scheduler: all checked before any work starts, reported on one line), 3 when a value
+cannot be certified to the asked digits; ``certify`` exits 1 when any check fails and 4 when no
+check failed but the run was restricted (``--check``: a partial certificate), ``verify`` exits 1
+when the re-run does not reproduce the certificate, ``prove`` when any certificate fails; 130
+when interrupted (Ctrl-C or SIGTERM): every file written is complete (:mod:`quantmm.atomic`),
+``certify`` kills its kernel processes and writes no certificate, ``experiment`` keeps each
+finished configuration for ``--resume``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from quantmm._version import __version__
 from quantmm.citation import CITE_FORMATS, citation
@@ -42,6 +50,19 @@ EXIT_BAD_INPUT = 2
 EXIT_UNCERTIFIED = 3
 EXIT_CHECK_FAILED = 1
 EXIT_PARTIAL = 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of the output went away (`| head`)
+
+
+EXIT_STATUS_HELP = """exit status:
+  0    success
+  1    a check failed (certify), the re-run differs (verify), a proof failed (prove)
+  2    bad input, reported on one line before any work starts
+  3    a value cannot be certified to the asked digits
+  4    certify --check: no check failed, but the certificate is partial
+  130  interrupted (Ctrl-C or SIGTERM): files are complete or absent, certify writes
+       no certificate, experiment keeps finished configurations for --resume
+  141  the reader of the output went away (quantmm table ... | head)"""
 
 
 class _InputError(ValueError):
@@ -61,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quantmm",
         description="Certified reference values for quantized matrix multiplication.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"quantmm {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -126,7 +149,12 @@ def _parser() -> argparse.ArgumentParser:
         "network), else fresh processes only; namespaces: require them (default auto)",
     )
     certify.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    certify.add_argument("--output", metavar="PATH", help="where to write the JSON certificate")
+    certify.add_argument(
+        "--output",
+        metavar="PATH",
+        help="where to write the JSON certificate (written whole, never torn; not written if "
+        "the run is interrupted: a certificate of part of a run could pass for a whole one)",
+    )
     certify.add_argument(
         "--check",
         action="append",
@@ -186,12 +214,26 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--full", action="store_const", const="full", dest="size", help="the same as --size full"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
-    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument(
-        "--scheduler", metavar="ADDRESS", help="a Dask scheduler to run the trials on"
+        "--device", choices=("cpu", "gpu"), default="cpu", help="where the trials run (default cpu)"
     )
     parser.add_argument(
-        "--output-dir", default="quantmm-output", help="where the CSV and figures go"
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler to run the trials on (tcp://host:port; checked before any work)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default="quantmm-output",
+        help="where the CSV and figures go (each written whole, never torn), and NAME.parts/: "
+        "one file per finished configuration, kept as it finishes (default quantmm-output)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the configurations whose results are already in OUTPUT_DIR/NAME.parts (from "
+        "an interrupted run with the same seed, size and device); without --resume every "
+        "configuration is computed again",
     )
     parser.add_argument(
         "--no-progress", action="store_false", dest="progress", help="no progress bar"
@@ -289,19 +331,58 @@ def _check_device(device: str) -> None:
             raise _InputError("--device gpu needs CuPy and a visible GPU; neither was found")
 
 
+def _probe(option: str, path: str, folder: Path) -> None:
+    """Refuse ``folder`` unless a file can be created in it (permissions, read-only mounts)."""
+    from quantmm.atomic import probe_directory
+
+    try:
+        probe_directory(folder)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise _InputError(f"{option} {path!r} is not writable: {reason}") from None
+
+
 def _writable(path: str) -> None:
     """Refuse an --output that cannot be written, before any work starts."""
-    from pathlib import Path
-
     target = Path(path)
     if target.is_dir():
         raise _InputError(f"--output {path!r} is a directory; give a file name")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise _InputError(f"--output {path!r}: {str(target.parent)!r} is a file, not a folder")
     if not target.parent.is_dir():
         raise _InputError(f"--output {path!r}: the folder {str(target.parent)!r} does not exist")
     if not os.access(target.parent, os.W_OK) or (
         target.exists() and not os.access(target, os.W_OK)
     ):
         raise _InputError(f"--output {path!r} is not writable")
+    _probe("--output", path, target.parent)
+
+
+def _writable_folder(path: str) -> None:
+    """Refuse an --output-dir that is a file, lies under a file, or cannot be written."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise _InputError(f"--output-dir {path!r} is a file; give a folder")
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _InputError(f"--output-dir {path!r}: {str(existing)!r} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _InputError(f"--output-dir {path!r} is not writable")
+    _probe("--output-dir", path, existing)
+
+
+def _reachable(scheduler: str | None) -> None:
+    """Refuse a --scheduler that does not answer (a few seconds), before any work starts."""
+    if scheduler is None:
+        return
+    from quantmm.experiments.trials import check_scheduler
+
+    try:
+        check_scheduler(scheduler)
+    except ValueError as error:
+        raise _InputError(f"--scheduler: {error}") from None
 
 
 def _certify(arguments: argparse.Namespace) -> int:
@@ -328,6 +409,7 @@ def _certify(arguments: argparse.Namespace) -> int:
         "checks": arguments.checks,
         "isolation": arguments.isolation,
     }
+    arguments.written = False
     certificate = certify(
         kernels,
         decoders,
@@ -343,6 +425,7 @@ def _certify(arguments: argparse.Namespace) -> int:
     print(certificate.report())
     if arguments.output:
         certificate.write(arguments.output)
+        arguments.written = True
         print(f"\ncertificate written to {arguments.output}")
     return {"pass": 0, "partial": EXIT_PARTIAL}.get(certificate.verdict, EXIT_CHECK_FAILED)
 
@@ -375,7 +458,6 @@ def _prove(arguments: argparse.Namespace) -> int:
 def _run_job(arguments: argparse.Namespace) -> int:
     """Run an experiment or a plot; print its report and the files it wrote."""
     import importlib
-    from pathlib import Path
 
     modules = EXPERIMENTS if arguments.command == "experiment" else PLOTS
     options = {
@@ -385,6 +467,7 @@ def _run_job(arguments: argparse.Namespace) -> int:
         "scheduler": arguments.scheduler,
         "output_dir": Path(arguments.output_dir),
         "progress": arguments.progress,
+        "resume": arguments.resume,
     }
     if arguments.command == "plot":
         extra = {"rhos": arguments.rho, "levels": arguments.levels}
@@ -392,6 +475,8 @@ def _run_job(arguments: argparse.Namespace) -> int:
             raise _InputError("--rho and --levels apply to `quantmm plot density` only")
         options.update({name: value for name, value in extra.items() if value is not None})
     _check_device(arguments.device)
+    _writable_folder(arguments.output_dir)
+    _reachable(arguments.scheduler)
     result = importlib.import_module(modules[arguments.name]).run(**options)
     print(result.report)
     for path in result.files:
@@ -399,23 +484,101 @@ def _run_job(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(text: object) -> str:
+    """An error message on one line (a kernel's exception text may hold newlines)."""
+    return " ".join(str(text).split())
+
+
+def _error(message: object, status: int = EXIT_BAD_INPUT) -> int:
+    print(f"quantmm: error: {_one_line(message)}", file=sys.stderr)
+    return status
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the command as Ctrl-C does (a KeyboardInterrupt), while it runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(arguments: argparse.Namespace, interrupt: KeyboardInterrupt) -> str:
+    """The one line that says what an interrupt stopped and what was kept."""
+    from quantmm.experiments.runner import SweepInterrupted, parts_directory
+
+    command = arguments.command
+    if command in ("certify", "verify"):
+        from quantmm.conformance.sandbox import abandon_workers
+
+        abandon_workers()
+        if getattr(arguments, "written", False):
+            return f"interrupted after the certificate was written to {arguments.output}"
+        if command == "verify":
+            return "interrupted: the kernel processes were stopped; nothing was verified"
+        return (
+            "interrupted: the kernel processes were stopped and no certificate was written (a "
+            "certificate of part of a run could pass for a whole one)"
+        )
+    if isinstance(interrupt, SweepInterrupted):
+        return (
+            f"interrupted: kept {interrupt.kept} of {interrupt.total} finished results (one per "
+            f"configuration and stage) in {interrupt.where}; the CSV and figures were not "
+            "written; the same command with --resume computes only the rest"
+        )
+    if command in ("experiment", "plot"):
+        parts = parts_directory(Path(arguments.output_dir), arguments.name)
+        return (
+            f"interrupted: every file written is complete; finished configurations are kept in "
+            f"{parts} (--resume reuses them)"
+        )
+    return "interrupted"
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``quantmm table ... | head``): stop without a traceback
+    (and without a second one when Python flushes stdout at exit)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (module docstring)."""
     arguments = _parser().parse_args(argv)
+    try:
+        with _sigterm_interrupts():
+            return _dispatch(arguments)
+    except KeyboardInterrupt as interrupt:
+        print(f"quantmm: {_interrupted(arguments, interrupt)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _dispatch(arguments: argparse.Namespace) -> int:
+    """Run the parsed command; bad input is one line on stderr and exit status 2."""
     if arguments.command == "prove":
         return _prove(arguments)
     if arguments.command in ("experiment", "plot"):
         try:
             return _run_job(arguments)
         except ValueError as error:
-            print(f"quantmm: error: {error}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _error(error)
     if arguments.command in ("certify", "verify"):
         try:
             return _certify(arguments) if arguments.command == "certify" else _verify(arguments)
         except (ValueError, TypeError) as error:
-            print(f"quantmm: error: {error}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _error(error)
     try:
         if arguments.command == "value":
             output = _value(arguments)
@@ -426,10 +589,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             output = citation(arguments.cite_format)
     except UncertifiedValueError as error:
-        print(f"quantmm: cannot certify: {error}", file=sys.stderr)
+        print(f"quantmm: cannot certify: {_one_line(error)}", file=sys.stderr)
         return EXIT_UNCERTIFIED
     except ValueError as error:
-        print(f"quantmm: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _error(error)
     print(output)
     return 0

@@ -188,9 +188,12 @@ def run(
     progress: bool = True,
     rhos: Sequence[float] = DEFAULT_RHOS,
     levels: int = 16,
+    resume: bool = False,
 ) -> ExperimentResult:
     """Draw λ* for each ρ in ``rhos`` with its peaks and ``levels`` codebook points (module
-    docstring; THEORY.md §2.3–2.4). Returns the grid rows (also in ``density.csv``).
+    docstring; THEORY.md §2.3–2.4). Returns the grid rows (also in ``density.csv``). It is
+    computed in one piece (seconds), so ``resume`` has nothing to skip: it is accepted, as
+    every experiment's ``run`` takes it, and the figure is drawn again.
 
     >>> run(size="tiny", rhos=(0.5, 1.5))
     Traceback (most recent call last):

@@ -2,7 +2,9 @@
 
 :func:`new_figure` returns a matplotlib figure on the Agg backend (no display needed);
 :func:`save_figure` writes it as PNG (and SVG when asked) without the creation date and software
-metadata, so two runs with the same seed write identical files.
+metadata, so two runs with the same seed write identical files, and atomically
+(:mod:`quantmm.atomic`: drawn to a temporary file in the same folder, then renamed), so an
+interrupted run never leaves a torn image under the final name.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from quantmm.atomic import atomic_path
 
 __all__ = ["new_figure", "save_figure"]
 
@@ -38,7 +42,6 @@ def save_figure(figure: Any, path: Path, formats: Sequence[str] = ("png",)) -> l
     import matplotlib
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in formats:
         if suffix not in ("png", "svg"):
@@ -46,8 +49,8 @@ def save_figure(figure: Any, path: Path, formats: Sequence[str] = ("png",)) -> l
         target = path.with_suffix(f".{suffix}")
         metadata = {"Software": None} if suffix == "png" else {"Date": None, "Creator": None}
         # SVG element ids are random unless salted; a fixed salt gives the same bytes.
-        with matplotlib.rc_context({"svg.hashsalt": "quantmm"}):
-            figure.savefig(target, format=suffix, metadata=metadata, bbox_inches="tight")
+        with matplotlib.rc_context({"svg.hashsalt": "quantmm"}), atomic_path(target) as temporary:
+            figure.savefig(temporary, format=suffix, metadata=metadata, bbox_inches="tight")
         written.append(target)
     pyplot.close(figure)
     return written

@@ -46,13 +46,13 @@ import numpy as np
 
 from quantmm.protocol import bits_per_entry
 
+from .runner import Stage, run_sweep
 from .trials import (
     ExperimentResult,
     Summary,
     check_options,
     check_seed,
     check_size,
-    run_configurations,
     summarize,
     trial_rng,
     write_csv,
@@ -369,10 +369,13 @@ def run(
     scheduler: str | None = None,
     output_dir: Path = Path("quantmm-output"),
     progress: bool = True,
+    resume: bool = False,
 ) -> ExperimentResult:
     """Run the sweep (module docstring; THEORY.md §1.1–1.4) and write ``lattice-gap.csv`` and
     ``lattice-gap.png`` (gap in dB against the measured rate, per lattice and k, with 95 % error
-    bars) into ``output_dir``.
+    bars) into ``output_dir``. Each finished configuration is kept in
+    ``output_dir/lattice-gap.parts`` as it completes; ``resume`` skips those already there
+    (:mod:`~quantmm.experiments.runner`).
 
     >>> run(size="huge")
     Traceback (most recent call last):
@@ -384,15 +387,17 @@ def run(
     output_dir = check_options(device, scheduler, output_dir)
     preset = SIZE_PRESETS[size]
     configs = _configurations(preset)
-    results = run_configurations(
-        matmul_trial,
+    (results,) = run_sweep(
+        NAME,
         configs,
-        preset["trials"],
+        [Stage("trials", matmul_trial, preset["trials"])],
+        identity={"size": size, "preset": preset},
         seed=seed,
         device=device,
         scheduler=scheduler,
         progress=progress,
-        description=NAME,
+        output_dir=output_dir,
+        resume=resume,
     )
     rows = [summary_row(config, trials) for config, trials in zip(configs, results, strict=True)]
     _flag_best(rows)

@@ -50,12 +50,12 @@ from typing import Any
 
 import numpy as np
 
+from .runner import Stage, run_sweep
 from .trials import (
     ExperimentResult,
     check_options,
     check_seed,
     check_size,
-    run_configurations,
     summarize,
     trial_rng,
     write_csv,
@@ -315,10 +315,13 @@ def run(
     scheduler: str | None = None,
     output_dir: Path = Path("quantmm-output"),
     progress: bool = True,
+    resume: bool = False,
 ) -> ExperimentResult:
     """Run the experiment (module docstring; THEORY.md §2.4) and write ``least-squares.csv``
     (one row per design) and ``least-squares.png`` (solution error and residual increase per
     design, 95 % error bars) into ``output_dir``.
+    Each finished configuration is kept in ``output_dir/least-squares.parts`` as it completes;
+    ``resume`` skips those already there (:mod:`~quantmm.experiments.runner`).
 
     >>> run(size="tiny", seed=-1)
     Traceback (most recent call last):
@@ -330,24 +333,20 @@ def run(
     output_dir = check_options(device, scheduler, output_dir)
     preset = SIZE_PRESETS[size]
     configs = _configurations(preset)
-    exact = run_configurations(
-        _reference_task,
+    exact, results = run_sweep(
+        NAME,
         configs,
-        1,
-        seed=seed,
-        scheduler=scheduler,
-        progress=progress,
-        description=f"{NAME} reference",
-    )
-    results = run_configurations(
-        least_squares_trial,
-        configs,
-        preset["trials"],
+        [
+            Stage("reference", _reference_task, 1, "cpu"),
+            Stage("trials", least_squares_trial, preset["trials"]),
+        ],
+        identity={"size": size, "preset": preset},
         seed=seed,
         device=device,
         scheduler=scheduler,
         progress=progress,
-        description=NAME,
+        output_dir=output_dir,
+        resume=resume,
     )
     rows = [
         _summary_row(config, trials, reference)

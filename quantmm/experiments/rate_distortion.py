@@ -41,12 +41,12 @@ from typing import Any
 import numpy as np
 
 from .lattice_gap import gap_db, matmul_trial, reference_gamma, scale_list
+from .runner import Stage, run_sweep
 from .trials import (
     ExperimentResult,
     check_options,
     check_seed,
     check_size,
-    run_configurations,
     summarize,
     write_csv,
 )
@@ -249,11 +249,14 @@ def run(
     scheduler: str | None = None,
     output_dir: Path = Path("quantmm-output"),
     progress: bool = True,
+    resume: bool = False,
 ) -> ExperimentResult:
     """Measure the kernels and draw them against Γ (module docstring; THEORY.md §1.1–1.2).
 
     Writes ``rate-distortion.csv`` (the measured points), ``rate-distortion-curve.csv`` (Γ, φ
     and 2^(−2R) sampled every 1/64 bit), ``rate-distortion.png`` and ``rate-distortion.svg``.
+    Each finished configuration is kept in ``output_dir/rate-distortion.parts`` as it completes;
+    ``resume`` skips those already there (:mod:`~quantmm.experiments.runner`).
 
     >>> run(size="tiny", device="tpu")
     Traceback (most recent call last):
@@ -265,15 +268,17 @@ def run(
     output_dir = check_options(device, scheduler, output_dir)
     preset = SIZE_PRESETS[size]
     configs = _configurations(preset)
-    results = run_configurations(
-        matmul_trial,
+    (results,) = run_sweep(
+        NAME,
         configs,
-        preset["trials"],
+        [Stage("trials", matmul_trial, preset["trials"])],
+        identity={"size": size, "preset": preset},
         seed=seed,
         device=device,
         scheduler=scheduler,
         progress=progress,
-        description=NAME,
+        output_dir=output_dir,
+        resume=resume,
     )
     points = [_point_row(config, trials) for config, trials in zip(configs, results, strict=True)]
     curve = curve_rows(preset["max_rate"])

@@ -60,12 +60,12 @@ from typing import Any
 
 import numpy as np
 
+from .runner import Stage, run_sweep
 from .trials import (
     ExperimentResult,
     check_options,
     check_seed,
     check_size,
-    run_configurations,
     summarize,
     trial_rng,
     write_csv,
@@ -385,11 +385,14 @@ def run(
     scheduler: str | None = None,
     output_dir: Path = Path("quantmm-output"),
     progress: bool = True,
+    resume: bool = False,
 ) -> ExperimentResult:
     """Run the sweep (module docstring; THEORY.md §2, AKP) and write ``scalar-matmul.csv`` (one
     row per (design, ρ)) and ``scalar-matmul.png`` (relative error per design, grouped by ρ, with
     95 % error bars and the exact prediction marked) into ``output_dir``. The reference values
     are computed first (most of the time at the smaller sizes), then the trials.
+    Each finished configuration is kept in ``output_dir/scalar-matmul.parts`` as it completes;
+    ``resume`` skips those already there (:mod:`~quantmm.experiments.runner`).
 
     >>> run(size="tiny", device="tpu")
     Traceback (most recent call last):
@@ -401,24 +404,20 @@ def run(
     output_dir = check_options(device, scheduler, output_dir)
     preset = SIZE_PRESETS[size]
     configs = _configurations(preset)
-    exact = run_configurations(
-        _reference_task,
+    exact, results = run_sweep(
+        NAME,
         configs,
-        1,
-        seed=seed,
-        scheduler=scheduler,
-        progress=progress,
-        description=f"{NAME} reference",
-    )
-    results = run_configurations(
-        scalar_matmul_trial,
-        configs,
-        preset["trials"],
+        [
+            Stage("reference", _reference_task, 1, "cpu"),
+            Stage("trials", scalar_matmul_trial, preset["trials"]),
+        ],
+        identity={"size": size, "preset": preset},
         seed=seed,
         device=device,
         scheduler=scheduler,
         progress=progress,
-        description=NAME,
+        output_dir=output_dir,
+        resume=resume,
     )
     rows = [
         _summary_row(config, trials, reference)

@@ -6,9 +6,11 @@ An experiment is a list of :class:`Task` s (a configuration and a trial index) a
 trial's result depends only on the seed and its own indices: running the tasks in another order,
 on another machine, or spread over a Dask cluster (``scheduler="tcp://host:8786"``) gives the
 same numbers for the same seed. :func:`run_trials` shows a progress bar (tqdm, on stderr) and
-returns the results in task order. :func:`summarize` gives the mean, its standard error and a
-95 % Student-t confidence interval; :func:`write_csv` writes rows with every float in ``repr``
-form, so the same seed gives the same bytes.
+returns the results in task order (and, if asked, hands each result over as it arrives, so a
+caller can keep finished work: :mod:`~quantmm.experiments.runner`). :func:`summarize` gives the
+mean, its standard error and a 95 % Student-t confidence interval; :func:`write_csv` writes rows
+with every float in ``repr`` form, so the same seed gives the same bytes, and atomically
+(:mod:`quantmm.atomic`): a CSV is complete or absent, never torn.
 
 >>> def trial(config, seed, trial, device):
 ...     return {"x": float(trial_rng(seed, config["index"], trial).standard_normal())}
@@ -33,12 +35,15 @@ from typing import Any
 
 import numpy as np
 
+from quantmm.atomic import atomic_open
+
 __all__ = [
     "SIZES",
     "ExperimentResult",
     "Summary",
     "Task",
     "check_options",
+    "check_scheduler",
     "check_seed",
     "check_size",
     "run_configurations",
@@ -53,6 +58,11 @@ __all__ = [
 SIZES = ("tiny", "quick", "full")
 
 TrialFunction = Callable[[Mapping[str, Any], int, int, str], dict[str, float]]
+#: ``on_result(position, result)``: called with each task's position in the list and its result.
+ResultCallback = Callable[[int, dict[str, float]], None]
+
+#: Seconds :func:`check_scheduler` waits for a Dask scheduler to answer.
+SCHEDULER_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -89,25 +99,30 @@ def run_trials(
     scheduler: str | None = None,
     progress: bool = True,
     description: str = "trials",
+    on_result: ResultCallback | None = None,
 ) -> list[dict[str, float]]:
     """Run every task and return the results in task order.
 
     ``scheduler``: the address of a Dask scheduler (``tcp://…``, or ``inproc://…`` for an
     in-process cluster); the tasks are then submitted to that cluster (needs
     ``quantmm[cluster]``). The results do not depend on where or in which order tasks ran.
+    ``on_result(position, result)`` is called as each task finishes (in task order when run
+    here, in completion order on Dask).
     """
     seed = check_seed(seed)
     if device not in ("cpu", "gpu"):
         raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+    report = on_result or (lambda position, result: None)
     bar = _progress_bar(len(tasks), description, progress)
     try:
         if scheduler is None:
             results = []
-            for task in tasks:
+            for position, task in enumerate(tasks):
                 results.append(_run_one(trial_function, task, seed, device))
                 bar.update(1)
+                report(position, results[-1])
             return results
-        return _run_on_dask(trial_function, tasks, seed, device, scheduler, bar)
+        return _run_on_dask(trial_function, tasks, seed, device, scheduler, bar, report)
     finally:
         bar.close()
 
@@ -122,9 +137,12 @@ def run_configurations(
     scheduler: str | None = None,
     progress: bool = True,
     description: str = "trials",
+    on_configuration: Callable[[int, list[dict[str, float]]], None] | None = None,
 ) -> list[list[dict[str, float]]]:
     """Run ``trials`` trials of every configuration (each has an ``"index"``) through
     :func:`run_trials`; returns, per configuration in order, the list of its trial results.
+    ``on_configuration(position, results)`` is called as soon as every trial of the
+    configuration at ``position`` has finished (so finished work can be kept).
 
     >>> def trial(config, seed, trial, device):
     ...     return {"x": config["index"] * 10 + trial}
@@ -132,6 +150,15 @@ def run_configurations(
     [[{'x': 0}, {'x': 1}], [{'x': 10}, {'x': 11}]]
     """
     tasks = [Task(config, config["index"], t) for config in configs for t in range(trials)]
+    done: dict[int, dict[int, dict[str, float]]] = {}
+
+    def collect(position: int, result: dict[str, float]) -> None:
+        which, trial = divmod(position, trials)
+        finished = done.setdefault(which, {})
+        finished[trial] = result
+        if len(finished) == trials and on_configuration is not None:
+            on_configuration(which, [finished[t] for t in range(trials)])
+
     results = run_trials(
         trial_function,
         tasks,
@@ -140,24 +167,74 @@ def run_configurations(
         scheduler=scheduler,
         progress=progress,
         description=description,
+        on_result=collect if on_configuration is not None else None,
     )
     return [results[i * trials : (i + 1) * trials] for i in range(len(configs))]
 
 
-def _run_on_dask(trial_function, tasks, seed, device, scheduler, bar) -> list[dict[str, float]]:
+def _client(scheduler: str) -> Any:
+    """A Dask client of ``scheduler``; ValueError if Dask is missing or the scheduler does not
+    answer (within Dask's connection timeout)."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError as missing:
         raise ValueError(
             "--scheduler needs Dask's distributed scheduler: install quantmm[cluster]"
         ) from missing
-    with Client(scheduler, set_as_default=False) as client:
+    try:
+        return Client(scheduler, set_as_default=False)
+    except (OSError, TimeoutError) as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"cannot reach the Dask scheduler {scheduler!r}: {message}") from None
+
+
+def check_scheduler(scheduler: str, timeout: float | None = None) -> None:
+    """ValueError (one line) if Dask is not installed, ``scheduler`` is not an address, or a
+    ``tcp://`` scheduler does not answer within ``timeout`` seconds (default
+    :data:`SCHEDULER_TIMEOUT`; a bare connection, opened and closed; other schemes, which need
+    their own security settings or live in-process, are only parsed)."""
+    import asyncio
+
+    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
+
+    try:
+        from distributed.comm import connect, parse_address
+        from distributed.comm.addressing import parse_host_port
+        from distributed.comm.registry import get_backend
+    except ImportError as missing:
+        raise ValueError(
+            "--scheduler needs Dask's distributed scheduler: install quantmm[cluster]"
+        ) from missing
+
+    async def probe() -> None:
+        comm = await connect(scheduler, timeout=timeout)
+        await comm.close()
+
+    try:
+        scheme, location = parse_address(scheduler)
+        get_backend(scheme)  # ValueError for an unknown scheme
+        if scheme == "tcp":
+            parse_host_port(location)
+            asyncio.run(probe())
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"cannot reach the Dask scheduler {scheduler!r}: {message}") from None
+
+
+def _run_on_dask(
+    trial_function, tasks, seed, device, scheduler, bar, report
+) -> list[dict[str, float]]:
+    from distributed import as_completed
+
+    with _client(scheduler) as client:
         futures = [
             client.submit(_run_one, trial_function, task, seed, device, pure=False)
             for task in tasks
         ]
-        for _ in as_completed(futures, loop=client.loop):
+        positions = {future.key: position for position, future in enumerate(futures)}
+        for future in as_completed(futures, loop=client.loop):
             bar.update(1)
+            report(positions[future.key], future.result())
         return client.gather(futures)
 
 
@@ -215,13 +292,13 @@ def _cell(value: Any) -> str:
 
 
 def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Write rows (dicts with the same keys, in order) as CSV; floats in full ``repr``."""
+    """Write rows (dicts with the same keys, in order) as CSV; floats in full ``repr``. The
+    file is written atomically: complete under its name, or not there at all."""
     if not rows:
         raise ValueError("write_csv needs at least one row")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fields = list(rows[0])
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(fields)
         for row in rows:
