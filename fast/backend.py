@@ -17,6 +17,7 @@ ValueError: x must be finite: 1 of its 2 entries are NaN or infinite
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -26,10 +27,12 @@ __all__ = [
     "DEVICES",
     "FLOAT_DTYPES",
     "array_module",
+    "combine_chunk_sums",
     "cupy_or_none",
     "device_module",
     "finite_estimate",
     "ordered_sum",
+    "ordered_sum_in_chunks",
     "to_numpy",
     "validated_array",
 ]
@@ -152,3 +155,40 @@ def ordered_sum(x: Any) -> Any:
             x = xp.concatenate([x, xp.zeros_like(x[:1])])
         x = x[0::2] + x[1::2]
     return x[0]
+
+
+def ordered_sum_in_chunks(x: Any, chunk: int, transform: Callable[[Any], Any] | None = None) -> Any:
+    """:func:`ordered_sum` of ``transform(x)`` (elementwise on rows; default: x itself), bit for
+    bit, with ``transform`` applied to ``chunk`` rows (a power of two) at a time, so no
+    temporary holds more than ``chunk`` rows.
+
+    The pairwise tree of :func:`ordered_sum` reduces each aligned run of 2^k rows on its own in
+    its first k levels, so the chunks' sums are its nodes at level k; a last, shorter chunk that
+    reaches one row in fewer levels is then paired k − levels times with the zero padding, which
+    adds +0.0 (it turns a −0.0 into +0.0 and changes nothing else). The chunk sums are then
+    reduced by the same tree (:func:`combine_chunk_sums`).
+
+    >>> import numpy as np
+    >>> x = np.arange(11.0).reshape(11, 1) / 7
+    >>> bool((ordered_sum_in_chunks(x, 4, np.square) == ordered_sum(x * x)).all())
+    True
+    """
+    if chunk < 1 or chunk & (chunk - 1):
+        raise ValueError(f"chunk must be a power of two, got {chunk}")
+    count = x.shape[0]
+    sums = []
+    for start in range(0, count, chunk):
+        rows = x[start : start + chunk]
+        sums.append(ordered_sum(rows if transform is None else transform(rows)))
+    return combine_chunk_sums(sums, count, chunk)
+
+
+def combine_chunk_sums(sums: list[Any], count: int, chunk: int) -> Any:
+    """:func:`ordered_sum` of a ``count``-row array from the :func:`ordered_sum` of each of its
+    runs of ``chunk`` rows (a power of two), in order (see :func:`ordered_sum_in_chunks`)."""
+    if len(sums) == 1:
+        return sums[0]
+    last = count - chunk * (len(sums) - 1)
+    if (last - 1).bit_length() < chunk.bit_length() - 1:
+        sums = [*sums[:-1], sums[-1] + 0.0]
+    return ordered_sum(array_module(sums[0]).stack(sums))

@@ -60,7 +60,15 @@ from typing import Any
 
 import numpy as np
 
-from .backend import device_module, finite_estimate, ordered_sum, to_numpy, validated_array
+from .backend import (
+    combine_chunk_sums,
+    device_module,
+    finite_estimate,
+    ordered_sum,
+    ordered_sum_in_chunks,
+    to_numpy,
+    validated_array,
+)
 from .counter_random import STREAM_DITHER_A, STREAM_DITHER_B, validated_seed
 from .lattices import lattice as code_lattice
 from .payload import Field, PayloadError, meta_integer, pack_payload, unpack_payload
@@ -71,7 +79,7 @@ from .voronoi import BLOCK, VoronoiCode, _validated_betas
 __all__ = ["NestedLatticeMatmul"]
 
 _KIND = "NestedLatticeMatmul"
-_CHUNK_ENTRIES = 1 << 18  # columns are encoded in chunks of about this many entries
+_CHUNK_ENTRIES = 1 << 16  # columns are encoded in chunks of about this many entries
 _MAX_DOUBLINGS = 255  # |x| <= √m after normalization, far below β_k·2^255
 _MAX_Q = 65536  # the largest nesting ratio (codes are 16-bit)
 _MAX_ROWS = 2**40  # n and the number of columns a payload may declare
@@ -232,52 +240,60 @@ class NestedLatticeMatmul:
         codes = xp.zeros((columns * blocks_per_column, BLOCK), dtype=code_dtype)
         scale_index = xp.zeros(columns * blocks_per_column, dtype=xp.uint8)
         escape_blocks, escape_exponents = [], []
-        chunk = max(1, _CHUNK_ENTRIES // padded)
-        for start in range(0, columns, chunk):
-            stop = min(columns, start + chunk)
+        width = max(1, _CHUNK_ENTRIES // padded)
+        for start in range(0, columns, width):
+            stop = min(columns, start + width)
+            # A power of two (>= 8) of rows per piece: about _CHUNK_ENTRIES entries at a time.
+            rows = 1 << max(3, (_CHUNK_ENTRIES // (stop - start)).bit_length() - 1)
             # Work in units of the column's largest |entry| so nothing overflows or underflows.
-            part = matrix[:, start:stop].astype(xp.float64)
-            largest = xp.abs(part).max(axis=0)
+            centered = xp.zeros((padded, stop - start), dtype=xp.float64)
+            part = centered[:n]  # the columns in float64, then centered in place
+            part[...] = matrix[:, start:stop]
+            largest = xp.zeros(stop - start, dtype=xp.float64)
+            for first_row in range(0, n, rows):  # max is exact: any order gives the same
+                piece = xp.abs(part[first_row : first_row + rows]).max(axis=0)
+                largest = xp.maximum(largest, piece)
             unit_scale = xp.where(largest > 0, largest, 1.0)
             part /= unit_scale
-            mean = _side_value(xp, unit_scale * (ordered_sum(part) / n))
+            total = ordered_sum_in_chunks(part, rows)
+            mean = _side_value(xp, unit_scale * (total / n))
             means[start:stop] = mean
-            centered = xp.zeros((padded, stop - start), dtype=xp.float64)
-            centered[:n] = part - mean / unit_scale
+            part -= mean / unit_scale
             del part
-            size = xp.sqrt(ordered_sum(centered * centered))
+            size = xp.sqrt(ordered_sum_in_chunks(centered, rows, xp.square))
             norm = size * unit_scale
             if not bool(xp.isfinite(norm).all()):
                 raise ValueError(f"{name} has a centered column whose norm overflows float64")
             safe = xp.where(size > 0, size, 1.0)
-            x = rotation.apply(centered)[:kept] * (math.sqrt(padded) / safe)
-            x = xp.where(size > 0, x, 0.0)
-            blocks = x.T.reshape(-1, BLOCK)
-            first = start * blocks_per_column
-            index = xp.arange(first, first + blocks.shape[0], dtype=xp.int64)
+            rotation.apply_in_place(centered)
+            x = centered[:kept]
+            del centered
+            x *= math.sqrt(padded) / safe
+            x[:, ~(size > 0)] = 0.0
+            sums = []
+            for first_row in range(0, kept, rows):
+                piece = x[first_row : first_row + rows]
+                index = (
+                    xp.arange(start, stop, dtype=xp.int64)[:, None] * blocks_per_column
+                    + first_row // BLOCK
+                    + xp.arange(piece.shape[0] // BLOCK, dtype=xp.int64)[None, :]
+                ).reshape(-1)
+                block_codes, block_scale, escaped = self._encode_blocks(
+                    code, piece.T.reshape(-1, BLOCK), index, codes, scale_index
+                )
+                if escaped is not None:
+                    escape_blocks.append(escaped[0])
+                    escape_exponents.append(escaped[1])
+                if self.scaling == "mmse":
+                    sums.append(self._alignment_sums(code, block_codes, block_scale, index, piece))
             if self.scaling == "mmse":
-                words = code.encode(blocks, index)
+                combined = combine_chunk_sums(sums, kept, rows)
+                energy, cross = combined[: stop - start], combined[stop - start :]
+                alpha = cross / xp.where(energy > 0, energy, 1.0)
+                weights[start:stop] = _side_value(xp, norm * alpha)
             else:
-                chosen = code.safe_scale_index(blocks)
-                usable = chosen < code.scales
-                words = code.encode(blocks, index, xp.where(usable, chosen, 0))
-                words = type(words)(words.codes, words.scale_index, words.overloaded | ~usable)
-            block_scale = xp.asarray(np.asarray(self.betas))[
-                xp.minimum(words.scale_index, code.scales - 1).astype(xp.int64)
-            ]
-            block_codes = words.codes
-            if bool(words.overloaded.any()):
-                where = xp.nonzero(words.overloaded)[0]
-                escaped_codes, exponents = self._escape(code, blocks[where], index[where])
-                block_codes[where] = escaped_codes.astype(block_codes.dtype)
-                block_scale[where] = self.betas[-1] * xp.asarray(2.0 ** exponents.astype(float))
-                escape_blocks.append(to_numpy(index[where]))
-                escape_exponents.append(exponents)
-            codes[first : first + blocks.shape[0]] = block_codes
-            scale_index[first : first + blocks.shape[0]] = xp.where(
-                words.overloaded, 0, words.scale_index
-            )
-            weights[start:stop] = self._weights(code, block_codes, block_scale, index, x, norm)
+                weights[start:stop] = _side_value(xp, norm)
+            del x, piece
         fields: dict[str, tuple[np.ndarray, int | None]] = {
             "means": (_side_field(to_numpy(means)), None),
             "weights": (_side_field(to_numpy(weights)), None),
@@ -286,29 +302,48 @@ class NestedLatticeMatmul:
         if len(self.betas) > 1:
             fields["scale_index"] = (to_numpy(scale_index), len(self.betas))
         escape_dtype = np.dtype(_escape_dtype(columns * blocks_per_column))
-        fields["escape_blocks"] = (
-            np.concatenate(escape_blocks).astype(escape_dtype)
-            if escape_blocks
-            else np.zeros(0, escape_dtype),
-            None,
-        )
-        fields["escape_exponents"] = (
-            np.concatenate(escape_exponents) if escape_exponents else np.zeros(0, np.uint8),
-            None,
-        )
+        escaped = np.concatenate([np.zeros(0, np.int64), *escape_blocks])
+        order = np.argsort(escaped, kind="stable")
+        fields["escape_blocks"] = (escaped[order].astype(escape_dtype), None)
+        exponents = np.concatenate([np.zeros(0, np.uint8), *escape_exponents])
+        fields["escape_exponents"] = (exponents[order], None)
         meta = {"config": self._config(), "side": side, "n": n, "columns": columns, "kept": kept}
         return pack_payload(_KIND, meta, fields)
 
-    def _weights(self, code, codes, scale, index, x, norm) -> Any:
-        """Per-column weights w = ν·α as sent: α = x̂ᵀx/||x̂||² for MMSE, 1 for unbiased."""
+    def _encode_blocks(self, code, blocks, index, codes, scale_index):
+        """Encode scale blocks (N, 8) named ``index``: their codes and scale indices are written
+        into ``codes`` and ``scale_index``; returns the codes, each block's scale, and the
+        escapes (block indices and exponents, on the host) or None."""
         xp = self.xp
-        if self.scaling == "unbiased":
-            return _side_value(xp, norm)
+        if self.scaling == "mmse":
+            words = code.encode(blocks, index)
+        else:
+            chosen = code.safe_scale_index(blocks)
+            usable = chosen < code.scales
+            words = code.encode(blocks, index, xp.where(usable, chosen, 0))
+            words = type(words)(words.codes, words.scale_index, words.overloaded | ~usable)
+        block_scale = xp.asarray(np.asarray(self.betas))[
+            xp.minimum(words.scale_index, code.scales - 1).astype(xp.int64)
+        ]
+        block_codes = words.codes
+        escaped = None
+        if bool(words.overloaded.any()):
+            where = xp.nonzero(words.overloaded)[0]
+            escaped_codes, exponents = self._escape(code, blocks[where], index[where])
+            block_codes[where] = escaped_codes.astype(block_codes.dtype)
+            block_scale[where] = self.betas[-1] * xp.asarray(2.0 ** exponents.astype(float))
+            escaped = (to_numpy(index[where]), exponents)
+        codes[index] = block_codes
+        scale_index[index] = xp.where(words.overloaded, 0, words.scale_index)
+        return block_codes, block_scale, escaped
+
+    def _alignment_sums(self, code, codes, scale, index, x) -> Any:
+        """For x (r, w) and its codes: the :func:`ordered_sum` over the r rows of x̂² and of x̂·x,
+        concatenated (2w,), from which the MMSE weight α = x̂ᵀx/||x̂||² of each column follows."""
+        xp = self.xp
         decoded = code.decode_at_scale(codes, scale, code.dither(index))
         decoded = decoded.reshape(x.shape[1], x.shape[0]).T
-        energy = ordered_sum(decoded * decoded)
-        alpha = ordered_sum(decoded * x) / xp.where(energy > 0, energy, 1.0)
-        return _side_value(xp, norm * alpha)
+        return ordered_sum(xp.concatenate([decoded * decoded, decoded * x], axis=1))
 
     def _escape(self, code: VoronoiCode, blocks: Any, index: Any) -> tuple[Any, np.ndarray]:
         """Codes of blocks with no usable β, at β_k·2^e with the smallest usable e ≥ 1.

@@ -34,7 +34,7 @@ __all__ = [
     "unpack_codes",
 ]
 
-_CHUNK_GROUPS = 1 << 15
+_CHUNK_GROUPS = 1 << 12  # groups per step: temporaries of 2^12·64 bits per bit position
 
 
 def group_size(radix: int) -> int:
@@ -96,7 +96,7 @@ def pack_codes(codes: Any, radix: int) -> bytes:
         )
     groups = -(-codes.size // g)
     shifts = np.arange(B, dtype=np.uint64)
-    chunks = []
+    out = np.empty(packed_bytes(radix, codes.size), dtype=np.uint8)
     for start in range(0, groups, _CHUNK_GROUPS):  # bounded temporaries; _CHUNK_GROUPS % 8 == 0
         stop = min(groups, start + _CHUNK_GROUPS)
         block = np.zeros((stop - start) * g, dtype=np.uint64)
@@ -107,8 +107,9 @@ def pack_codes(codes: Any, radix: int) -> bytes:
         for i in range(g - 1, -1, -1):  # Horner: exact, radix^g ≤ 2^64
             words = words * np.uint64(radix) + block[:, i]
         bits = ((words[:, None] >> shifts) & np.uint64(1)).astype(np.uint8)
-        chunks.append(np.packbits(bits.reshape(-1), bitorder="little"))
-    return np.concatenate(chunks).tobytes() if chunks else b""
+        chunk = np.packbits(bits.reshape(-1), bitorder="little")
+        out[start * B // 8 : start * B // 8 + chunk.size] = chunk  # chunks start on a byte
+    return out.tobytes()
 
 
 def unpack_codes(data: bytes, radix: int, count: int) -> np.ndarray:

@@ -119,8 +119,11 @@ def pack_payload(
         )
         blobs.append(blob)
     text = json.dumps(header, separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
-    body = MAGIC + struct.pack("<I", len(text)) + text + b"".join(blobs)
-    return body + struct.pack("<I", zlib.crc32(body))
+    body = bytearray(MAGIC + struct.pack("<I", len(text)) + text)
+    for blob in blobs:
+        body += blob
+    body += struct.pack("<I", zlib.crc32(body))
+    return bytes(body)
 
 
 def unpack_payload(

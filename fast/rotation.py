@@ -39,18 +39,38 @@ def walsh_hadamard(x: Any) -> Any:
     [1.0, 1.0, 1.0, 1.0]
     """
     xp = array_module(x)
-    p = x.shape[0]
+    y = xp.array(x, copy=True)
+    _walsh_hadamard_in_place(y)
+    return y
+
+
+def _walsh_hadamard_in_place(y: Any) -> None:
+    """H_p·y along axis 0, overwriting the C-contiguous array y, with temporaries of at most
+    :data:`_CHUNK` entries: each butterfly (a, b) → (a + b, a − b) is done a slice at a time
+    (the same floating-point operations as ``first + second`` and ``first − second``, so the bits
+    do not depend on how the work is cut)."""
+    xp = array_module(y)
+    p = y.shape[0]
     if p < 1 or p & (p - 1):
         raise ValueError(f"x must have a power-of-two length along axis 0, got {p}")
-    tail = x.shape[1:]
-    y = x.reshape(p, -1)
+    flat = y.reshape(p, -1)
+    width = flat.shape[1]
     h = 1
     while h < p:
-        pairs = y.reshape(p // (2 * h), 2, h, -1)
-        first, second = pairs[:, 0], pairs[:, 1]
-        y = xp.stack((first + second, first - second), axis=1).reshape(p, -1)
+        pairs = flat.reshape(p // (2 * h), 2, h, width)
+        groups = max(1, _CHUNK // (h * width))
+        span = min(h, max(1, _CHUNK // width))
+        for g in range(0, p // (2 * h), groups):
+            for i in range(0, h, span):
+                first = pairs[g : g + groups, 0, i : i + span]
+                second = pairs[g : g + groups, 1, i : i + span]
+                saved = first.copy()
+                first += second
+                xp.subtract(saved, second, out=second)
         h *= 2
-    return y.reshape((p, *tail))
+
+
+_CHUNK = 1 << 16  # entries per temporary of the in-place transform and of the sign generation
 
 
 class RandomizedHadamard:
@@ -69,8 +89,11 @@ class RandomizedHadamard:
             return [(0, 0)]
         return [(0, 0), (1, self.length - self.window)]
 
-    def _signs(self, xp: Any, window: int) -> Any:
-        coordinates = xp.arange(self.window, dtype=xp.int64)
+    def _signs(self, xp: Any, window: int, first: int = 0, stop: int | None = None) -> Any:
+        """The random signs of coordinates first…stop−1 of a window (counter-based: any range
+        of them is the same as the matching slice of all of them)."""
+        stop = self.window if stop is None else stop
+        coordinates = xp.arange(first, stop, dtype=xp.int64)
         return random_signs(xp, self.seed, STREAM_ROTATION, (window, coordinates))
 
     def _check(self, x: Any) -> Any:
@@ -84,13 +107,25 @@ class RandomizedHadamard:
 
     def apply(self, x: Any) -> Any:
         """The rotated copy of ``x`` (float64; x is not modified)."""
-        xp, y = self._check(x)
+        _, y = self._check(x)
+        self.apply_in_place(y)
+        return y
+
+    def apply_in_place(self, y: Any) -> None:
+        """Rotate the C-contiguous float64 array ``y`` (shape (length,) or (length, m)) in place:
+        the same bits as :meth:`apply`, without its copy."""
+        xp = array_module(y)
+        if y.dtype != xp.float64 or y.shape[:1] != (self.length,) or not y.flags.c_contiguous:
+            raise ValueError(f"y must be a C-contiguous float64 array of {self.length} rows")
         scale = 1.0 / float(self.window) ** 0.5
         for window, start in self._windows():
-            signs = self._signs(xp, window).reshape((-1,) + (1,) * (y.ndim - 1))
-            part = y[start : start + self.window] * signs
-            y[start : start + self.window] = walsh_hadamard(part) * scale
-        return y
+            part = y[start : start + self.window]
+            for first in range(0, self.window, _CHUNK):  # the signs a chunk at a time
+                stop = min(self.window, first + _CHUNK)
+                signs = self._signs(xp, window, first, stop)
+                part[first:stop] *= signs.reshape((-1,) + (1,) * (y.ndim - 1))
+            _walsh_hadamard_in_place(part)
+            part *= scale
 
     def apply_transpose(self, y: Any) -> Any:
         """The inverse (= transposed) rotation of ``y``."""

@@ -37,8 +37,8 @@ other parameters.
 >>> C = kernel.estimate(payload_a, payload_b)
 >>> C.shape, C.dtype
 ((3, 2), dtype('float64'))
->>> round(bits_per_entry(payload_a, A.shape), 3)  # 2 bits per code + scales + header
-2.729
+>>> round(bits_per_entry(payload_a, A.shape), 3)  # 2 bits per code + scales, header, checksum
+2.768
 """
 
 from __future__ import annotations
@@ -51,7 +51,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backend import device_module, finite_estimate, ordered_sum, to_numpy, validated_array
+from .backend import (
+    device_module,
+    finite_estimate,
+    ordered_sum,
+    ordered_sum_in_chunks,
+    to_numpy,
+    validated_array,
+)
 from .functions import _nearest_float, _validated_rho
 from .payload import Field, PayloadError, pack_payload, unpack_payload
 
@@ -61,6 +68,8 @@ __all__ = ["FloatCodebook", "ScalarMatmul"]
 KIND = "ScalarMatmul"
 #: Reference digits behind the float64 codebooks (then rounded to the nearest float64).
 _CODEBOOK_DIGITS = 17
+#: Entries per encoding chunk (columns, or rows of one tall column), bounding the temporaries.
+_CHUNK_ENTRIES = 1 << 18
 #: The most rows or columns a payload may declare.
 _MAX_SIZE = 2**40
 
@@ -224,17 +233,36 @@ class ScalarMatmul:
         return self._levels[self._codes(values)]
 
     def _encode(self, matrix: Any, name: str, side: str) -> bytes:
+        """Codes and scales, computed a chunk of columns (and, for tall columns, of rows) at a
+        time so no temporary is larger than about :data:`_CHUNK_ENTRIES` entries; the bytes
+        are those of the whole-matrix formulas (:func:`_column_scales`, :meth:`_codes`)."""
         xp = self._xp
-        x = validated_array(matrix, name, ndim=2, xp=xp).astype(xp.float64)
-        scales = _column_scales(x, xp)
-        normalized = x / xp.where(scales > 0, scales, 1.0)
-        codes = self._codes(normalized)
-        meta = {"shape": [int(size) for size in x.shape], "side": side, **self._parameters()}
-        fields = {
-            "codes": (to_numpy(codes), self._size),
-            "scales": (to_numpy(scales).astype("<f8"), None),
-        }
-        return pack_payload(KIND, meta, fields)
+        x = validated_array(matrix, name, ndim=2, xp=xp)
+        n, columns = x.shape
+        codes = np.empty((n, columns), dtype=np.min_scalar_type(self._size - 1))
+        scales = np.empty(columns, dtype="<f8")
+        width = max(1, _CHUNK_ENTRIES // n)
+        rows = 1 << max(0, (_CHUNK_ENTRIES // width).bit_length() - 1)  # a power of two
+        for start in range(0, columns, width):
+            block = x[:, start : start + width]
+            largest = xp.zeros(block.shape[1], dtype=xp.float64)
+            for first in range(0, n, rows):  # max is exact: any order gives the same
+                piece = xp.abs(block[first : first + rows].astype(xp.float64)).max(axis=0)
+                largest = xp.maximum(largest, piece)
+            unit_scale = xp.where(largest > 0, largest, 1.0)
+
+            def unit_squares(rows_of_block: Any, unit_scale: Any = unit_scale) -> Any:
+                unit = rows_of_block.astype(xp.float64) / unit_scale
+                return unit * unit
+
+            chunk_scales = largest * xp.sqrt(ordered_sum_in_chunks(block, rows, unit_squares) / n)
+            divisor = xp.where(chunk_scales > 0, chunk_scales, 1.0)
+            for first in range(0, n, rows):
+                cells = self._codes(block[first : first + rows].astype(xp.float64) / divisor)
+                codes[first : first + rows, start : start + width] = to_numpy(cells)
+            scales[start : start + width] = to_numpy(chunk_scales)
+        meta = {"shape": [int(n), int(columns)], "side": side, **self._parameters()}
+        return pack_payload(KIND, meta, {"codes": (codes, self._size), "scales": (scales, None)})
 
     def encode_a(self, A: Any) -> bytes:
         """The message for A (n×a, float32 or float64): codes, column scales and a header."""
