@@ -41,7 +41,7 @@ from .lattice_constants import (
 from .precision import DEFAULT_DIGITS, MAX_DIGITS, UncertifiedValueError, to_decimal
 from .product_moments import ProductErrorMoments, mean_squared_error, product_error_moments
 from .scalar_codebook import ScalarCodebook
-from .scalar_designs import DESIGNS, design_codebook, lloyd_max_distortion
+from .scalar_designs import DESIGNS, MAX_LEVELS, design_codebook, lloyd_max_distortion
 from .scalar_gaussian import (
     compander_bias_coefficient,
     density_normalizer,
@@ -70,6 +70,7 @@ __all__ = [
     "DESIGNS",
     "LATTICES",
     "MAX_DIGITS",
+    "MAX_LEVELS",
     "CenteredNorms",
     "ProductErrorMoments",
     "QuadraticSurd",

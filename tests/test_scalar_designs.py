@@ -479,3 +479,15 @@ def test_bad_digits_and_k_raise_value_errors_naming_them():
         design_codebook("matmul_lloyd", 0, 4, k=10)
     with pytest.raises(ValueError, match="levels"):
         lloyd_max_distortion(0)
+
+
+def test_levels_are_bounded_per_design_in_every_public_function():
+    from quantmm.reference import MAX_LEVELS, design_codebook, lloyd_max_distortion, scalar_error
+
+    assert set(MAX_LEVELS) == set(DESIGNS)
+    with pytest.raises(ValueError, match=r"levels must be an integer in \[1, 64\]"):
+        lloyd_max_distortion(65, digits=5)
+    with pytest.raises(ValueError, match=r"in \[1, 4096\] for design 'pd'"):
+        design_codebook("pd", 0, 10**6, digits=5)
+    with pytest.raises(ValueError, match=r"levels must be an integer in \[1, 64\]"):
+        scalar_error("uniform", 0, "1000000", digits=5)

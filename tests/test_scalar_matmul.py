@@ -381,3 +381,16 @@ def test_gpu_gives_the_same_bytes_and_estimate_as_cpu():
         assert np.all(np.abs(on_gpu.get() - on_cpu) <= bound)
         quantized = gpu.quantize(cupy.asarray(A))
         assert np.array_equal(quantized.get(), cpu.quantize(A))
+
+
+@pytest.mark.parametrize(
+    ("levels", "design"), [(65536, "uniform"), (1024, "uniform"), (65, "lloyd_max"), (257, "opt")]
+)
+def test_levels_beyond_what_a_design_computes_are_refused_before_any_work(levels, design):
+    """Before the bound, ScalarMatmul(65536, "uniform") tried to allocate hundreds of GiB and
+    ScalarMatmul(1024, "uniform") ran for minutes; the bound is MAX_LEVELS[design]."""
+    from quantmm.reference import MAX_LEVELS
+
+    bound = MAX_LEVELS[design]
+    with pytest.raises(ValueError, match=rf"levels must be an integer in \[1, {bound}\]"):
+        ScalarMatmul(levels, design)
