@@ -33,10 +33,18 @@ Each column of A (n×a) — and, with its own dither, of B (n×b) — is encoded
    on x alone) and w = ν. The dithered errors are then independent of x with mean zero, so over
    the shared randomness E[Ĉ] = AᵀB (up to the rounding of μ and w as sent).
 
-The payloads (:mod:`quantmm.fast.packing`) hold μ and w as float32 (as float64 when a value lies
-outside float32's normal range, so huge and tiny matrices are encoded faithfully), the codes
-packed in base q, the scale indices in base k, and the escapes (32-bit block index and 8-bit
-exponent each); the rate is measured from the payload's length.
+The payloads (:mod:`quantmm.fast.payload`: versioned, checksummed) hold μ and w as float32 (as
+float64 when a value lies outside float32's normal range, so huge and tiny matrices are encoded
+faithfully), the codes packed in base q, the scale indices in base k, and the escapes (32-bit
+block index and 8-bit exponent each); the rate is measured from the payload's length. The decoder
+checks the header against this layout and every value it reads (finite side information, escape
+indices inside the matrix and increasing, exponents in [1, 255]) and raises
+:class:`~quantmm.fast.payload.PayloadError` otherwise.
+
+**Memory.** Columns are encoded a chunk of about 2^16 entries at a time, and the rows of a taller
+column in power-of-two pieces (the sums over a column are then combined in exactly the order of
+:func:`~quantmm.fast.backend.ordered_sum`, so the bytes do not depend on the chunking): the
+temporaries stay near the input's size; a single column is rotated whole, in float64.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)

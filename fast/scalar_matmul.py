@@ -22,11 +22,13 @@ would overflow or flush to zero for float64 columns outside float32's range (and
 changes the distortion only by a relative ~1e−7, below any statistical resolution); float64
 costs 64/n bits per entry (0.016 at n = 4096) against 32/n.
 
-**Payload.** :func:`~quantmm.fast.packing.pack_payload` of kind ``"ScalarMatmul"``: the codes
+**Payload.** :func:`~quantmm.fast.payload.pack_payload` of kind ``"ScalarMatmul"``: the codes
 (n×a, packed at radix K, i.e. :func:`~quantmm.fast.packing.bits_per_code` bits each), the a
-scales (raw little-endian float64) and a header whose meta holds the shape and the kernel's
-parameters (design, levels, rho, k); :meth:`ScalarMatmul.estimate` refuses payloads written with
-other parameters.
+scales (raw little-endian float64) and a header whose meta holds the shape, the side (A or B) and
+the kernel's parameters (design, levels, rho, k); :meth:`ScalarMatmul.estimate` refuses payloads
+written with other parameters, of the other side, with non-finite or negative scales, or whose
+checksum or layout is wrong (:class:`~quantmm.fast.payload.PayloadError`). The encoder works a
+chunk of columns (and of rows of a tall column) at a time.
 
 >>> import numpy as np
 >>> from quantmm.protocol import bits_per_entry
