@@ -8,6 +8,8 @@ on the two wherever the payload bytes are concerned. What is here (THEORY.md §1
   detection; :class:`RandomizedHadamard`: a seeded orthogonal rotation of any length;
 - kernels implementing :class:`quantmm.protocol.MatmulQuantizer` (``encode_a``, ``encode_b``,
   ``estimate`` on byte payloads): :class:`NestedLatticeMatmul` and :class:`ScalarMatmul`;
+- :class:`PayloadError`: what every decoder raises for a payload that is not exactly what its
+  encoder wrote (checksum, layout, values; :mod:`quantmm.fast.payload`);
 - float64 vectorized :func:`gamma`, :func:`phi`, :func:`optimal_density`;
 - :func:`distortion`: Monte Carlo normalized distortion with its standard error.
 
@@ -25,6 +27,7 @@ from .functions import gamma, optimal_density, phi
 from .lattices import LATTICE_NAMES, closest_point, closest_point_coordinates, lattice
 from .monte_carlo import DistortionEstimate, distortion, gaussian_pair
 from .nested_lattice import NestedLatticeMatmul
+from .payload import PayloadError
 from .rotation import RandomizedHadamard, walsh_hadamard
 from .scalar_matmul import ScalarMatmul
 from .scale_lists import default_betas, tune_betas
@@ -35,6 +38,7 @@ __all__ = [
     "DistortionEstimate",
     "NestedLatticeMatmul",
     "OverloadError",
+    "PayloadError",
     "RandomizedHadamard",
     "ScalarMatmul",
     "VoronoiCode",

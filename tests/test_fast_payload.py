@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quantmm.fast import NestedLatticeMatmul, ScalarMatmul
+from quantmm.fast import NestedLatticeMatmul, PayloadError, ScalarMatmul
 from quantmm.fast.packing import pack_codes
-from quantmm.fast.payload import MAGIC, Field, PayloadError, pack_payload, unpack_payload
+from quantmm.fast.payload import MAGIC, Field, pack_payload, unpack_payload
 
 
 def bitwise_crc32(data: bytes) -> int:
