@@ -29,7 +29,8 @@ def parse_rates(text: str) -> list[Fraction]:
     step = exact_real(parts[2], "--rates STEP", minimum=0, minimum_inclusive=False)
     count = int((stop - start) / step) + 1
     if count > MAX_ROWS:
-        raise ValueError(f"--rates gives {count} rows; at most {MAX_ROWS} are allowed")
+        shown = str(count) if count < 10**15 else f"about 1e{len(str(count)) - 1}"
+        raise ValueError(f"--rates gives {shown} rows; at most {MAX_ROWS} are allowed")
     return [start + i * step for i in range(count)]
 
 

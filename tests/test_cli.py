@@ -400,6 +400,11 @@ def test_tiny_positive_values_are_certified_or_refused_never_printed_as_zero(
         pytest.param(
             ("table", "gamma", "rate=1", "--rates", "0:1:1"), ("--rates",), id="table-rate-param"
         ),
+        pytest.param(  # the row count was printed with all its 2001 digits
+            ("table", "gamma", "--rates", "0:1e1000:1e-1000"),
+            ("about 1e2000 rows", "at most 10000"),
+            id="rates-astronomical",
+        ),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_status_2(
