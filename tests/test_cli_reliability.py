@@ -120,6 +120,13 @@ def test_a_certificate_write_that_fails_leaves_no_file(tmp_path, monkeypatch):
 # --- interrupts -----------------------------------------------------------------------------
 
 
+def _default_interrupt() -> None:
+    """In the child before it execs: SIGINT back to its default action. A process started with
+    SIGINT ignored (a background job of a non-interactive shell, nohup) passes that on, and
+    Python then rightly keeps ignoring it; the test must not depend on how pytest was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(arguments: list[str], cwd: Path, **environment: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "quantmm", *arguments],
@@ -128,6 +135,7 @@ def _start(arguments: list[str], cwd: Path, **environment: str) -> subprocess.Po
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_interrupt,
     )
 
 

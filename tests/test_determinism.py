@@ -60,11 +60,18 @@ def in_process_namespace() -> dict:
     return namespace
 
 
-def digests_in_subprocess(hash_seed: str) -> dict[str, str]:
+def digests_in_subprocess(hash_seed: str, folder: Path) -> dict[str, str]:
+    """The digests from a fresh ``python -c`` run in ``folder`` (not the source checkout, whose
+    ``quantmm/`` folder would shadow the installed package)."""
     code = KERNELS_SCRIPT + "\nprint(json.dumps(digests()))"
     environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
     result = subprocess.run(
-        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        env=environment,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(result.stdout)
 
@@ -75,10 +82,10 @@ def sequential_digests() -> dict[str, str]:
 
 
 def test_every_kernel_gives_the_same_bytes_in_other_processes_and_hash_seeds(
-    sequential_digests,
+    sequential_digests, tmp_path
 ):
     with ThreadPoolExecutor(2) as pool:
-        runs = list(pool.map(digests_in_subprocess, ["0", "4242"]))
+        runs = list(pool.map(lambda seed: digests_in_subprocess(seed, tmp_path), ["0", "4242"]))
     for run in runs:
         differing = [key for key in sequential_digests if run[key] != sequential_digests[key]]
         assert not differing, f"payload bytes differ across processes for {differing}"
@@ -112,9 +119,11 @@ def test_two_threads_encoding_at_once_on_shared_kernels_give_the_sequential_byte
 def run_experiment(arguments: list[str], hash_seed: str, output: Path) -> dict[str, str]:
     """Run ``quantmm ARGUMENTS --output-dir OUTPUT`` in a fresh process; sha256 of each CSV."""
     environment = {**os.environ, "PYTHONHASHSEED": hash_seed, "MPLBACKEND": "Agg"}
+    output.mkdir(parents=True)
     subprocess.run(
         [sys.executable, "-m", "quantmm", *arguments, "--no-progress", "--output-dir", str(output)],
         env=environment,
+        cwd=output,
         capture_output=True,
         check=True,
     )
