@@ -134,7 +134,7 @@ def run_experiment(arguments: list[str], hash_seed: str, output: Path) -> dict[s
 
 EXPERIMENTS = [
     pytest.param(["experiment", "lattice-gap"], id="lattice-gap"),
-    pytest.param(["experiment", "least-squares"], id="least-squares"),
+    pytest.param(["experiment", "least-squares"], id="least-squares", marks=pytest.mark.slow),
     pytest.param(["experiment", "scalar-matmul"], id="scalar-matmul", marks=pytest.mark.slow),
     pytest.param(["plot", "rate-distortion"], id="rate-distortion", marks=pytest.mark.slow),
 ]
