@@ -23,6 +23,7 @@ Checks per kind of target:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -303,6 +304,24 @@ def _builtin_reports(
     return _Reports(reports, seconds, data.checksum)
 
 
+def _abandoning_workers_on_error(
+    function: Callable[..., Certificate],
+) -> Callable[..., Certificate]:
+    """Wrap :func:`certify`: if it raises (an interrupt, a crash), every kernel process is killed
+    before the exception goes on, so none outlives the run."""
+
+    @functools.wraps(function)
+    def certify_or_abandon(*args: Any, **kwargs: Any) -> Certificate:
+        try:
+            return function(*args, **kwargs)
+        except BaseException:
+            abandon_workers()
+            raise
+
+    return certify_or_abandon
+
+
+@_abandoning_workers_on_error
 def certify(
     kernels: Sequence[KernelTarget] = (),
     decoders: Sequence[DecoderTarget] = (),
@@ -327,40 +346,6 @@ def certify(
     ``command`` records how the run was asked for (the CLI sets it; ``quantmm verify`` re-runs
     it).
     """
-    try:
-        return _certify(
-            kernels,
-            decoders,
-            functions,
-            profile=profile,
-            seed=seed,
-            device=device,
-            checks=checks,
-            timeout=timeout,
-            isolation=isolation,
-            progress=progress,
-            command=command,
-        )
-    except BaseException:
-        abandon_workers()  # an interrupt or a crash: no kernel process outlives the run
-        raise
-
-
-def _certify(
-    kernels: Sequence[KernelTarget] = (),
-    decoders: Sequence[DecoderTarget] = (),
-    functions: Sequence[FunctionTarget] = (),
-    *,
-    profile: str = "quick",
-    seed: int | None = None,
-    device: str = "cpu",
-    checks: Sequence[str] | None = None,
-    timeout: float = 60.0,
-    isolation: str = "auto",
-    progress: Callable[[str], None] | None = _progress_to_stderr,
-    command: dict[str, Any] | None = None,
-) -> Certificate:
-    """:func:`certify` itself (which kills every worker if this raises)."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
     if device not in ("cpu", "gpu"):

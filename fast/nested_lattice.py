@@ -79,7 +79,14 @@ from .backend import (
 )
 from .counter_random import STREAM_DITHER_A, STREAM_DITHER_B, validated_seed
 from .lattices import lattice as code_lattice
-from .payload import Field, PayloadError, meta_integer, pack_payload, unpack_payload
+from .payload import (
+    Field,
+    PayloadError,
+    meta_integer,
+    meta_keys,
+    pack_payload,
+    unpack_payload,
+)
 from .rotation import RandomizedHadamard
 from .scale_lists import default_betas
 from .voronoi import BLOCK, VoronoiCode, _validated_betas
@@ -385,10 +392,7 @@ class NestedLatticeMatmul:
     def _layout(self, meta: dict[str, Any], side: str) -> dict[str, Field]:
         """The fields a payload of this kernel must hold, from its checked header meta."""
         name = f"payload_{side}"
-        if set(meta) != _META_KEYS:
-            raise PayloadError(
-                f"{name}: header meta has keys {sorted(meta)}, expected {sorted(_META_KEYS)}"
-            )
+        meta_keys(meta, _META_KEYS, name)
         if meta["config"] != self._config():
             raise PayloadError(
                 f"{name} was written by a kernel with another configuration (lattice, q, "

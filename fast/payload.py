@@ -52,6 +52,7 @@ __all__ = [
     "Field",
     "PayloadError",
     "meta_integer",
+    "meta_keys",
     "pack_payload",
     "unpack_payload",
 ]
@@ -166,6 +167,18 @@ def unpack_payload(
     if layout is not None:
         _match_layout(descriptors, layout(meta), name)
     return meta, _read_fields(data, 8 + length, descriptors, name)
+
+
+def meta_keys(meta: Mapping[str, Any], keys: set[str], name: str) -> None:
+    """PayloadError unless the header meta holds exactly ``keys``.
+
+    >>> meta_keys({"n": 4, "x": 1}, {"n"}, "payload_b")
+    Traceback (most recent call last):
+    ...
+    quantmm.fast.payload.PayloadError: payload_b: header meta has keys ['n', 'x'], expected ['n']
+    """
+    if set(meta) != set(keys):
+        raise PayloadError(f"{name}: header meta has keys {sorted(meta)}, expected {sorted(keys)}")
 
 
 def meta_integer(

@@ -56,13 +56,12 @@ import numpy as np
 from .backend import (
     device_module,
     finite_estimate,
-    ordered_sum,
     ordered_sum_in_chunks,
     to_numpy,
     validated_array,
 )
 from .functions import _nearest_float, _validated_rho
-from .payload import Field, PayloadError, pack_payload, unpack_payload
+from .payload import Field, PayloadError, meta_keys, pack_payload, unpack_payload
 
 __all__ = ["FloatCodebook", "ScalarMatmul"]
 
@@ -116,15 +115,6 @@ def _validated_k(k: Any) -> int | None:
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or int(k) < 1:
         raise ValueError(f"k must be None or an integer >= 1 (the inner dimension), got {k!r}")
     return int(k)
-
-
-def _column_scales(x, xp):
-    """s = sqrt(mean(col²)) per column, as m·sqrt(Σ (col/m)²/n) with m = max |col| (no overflow
-    or underflow of the squares); 0 for a zero column."""
-    largest = xp.max(xp.abs(x), axis=0)
-    unit = x / xp.where(largest > 0, largest, 1.0)
-    mean_square = ordered_sum(unit * unit) / x.shape[0]
-    return largest * xp.sqrt(mean_square)
 
 
 class ScalarMatmul:
@@ -237,7 +227,8 @@ class ScalarMatmul:
     def _encode(self, matrix: Any, name: str, side: str) -> bytes:
         """Codes and scales, computed a chunk of columns (and, for tall columns, of rows) at a
         time so no temporary is larger than about :data:`_CHUNK_ENTRIES` entries; the bytes
-        are those of the whole-matrix formulas (:func:`_column_scales`, :meth:`_codes`)."""
+        are those of the whole-matrix formulas of the module docstring (s = m·sqrt(Σ (col/m)²/n)
+        summed by :func:`~quantmm.fast.backend.ordered_sum`, then :meth:`_codes` of col/s)."""
         xp = self._xp
         x = validated_array(matrix, name, ndim=2, xp=xp)
         n, columns = x.shape
@@ -276,11 +267,7 @@ class ScalarMatmul:
 
     def _layout(self, meta: dict[str, Any], name: str, side: str) -> dict[str, Field]:
         """The fields a payload must hold, from its checked header meta."""
-        expected_keys = {"shape", "side", *self._parameters()}
-        if set(meta) != expected_keys:
-            raise PayloadError(
-                f"{name}: header meta has keys {sorted(meta)}, expected {sorted(expected_keys)}"
-            )
+        meta_keys(meta, {"shape", "side", *self._parameters()}, name)
         written = {key: meta[key] for key in self._parameters()}
         if written != self._parameters():
             raise PayloadError(
