@@ -338,20 +338,20 @@ def test_a_forged_payload_with_a_valid_checksum_raises_payload_error_or_decodes_
     assert estimate.shape == (5, 3) and np.isfinite(estimate).all()
 
 
-def edited_nested(payload: bytes, **changes) -> bytes:
-    """A nested-lattice payload with fields replaced (same radices) and meta keys changed."""
+def edited(payload: bytes, **changes) -> bytes:
+    """``payload`` repacked (with a valid checksum) with its meta keys and fields changed: a
+    change whose name is a meta key replaces that key, any other replaces (or adds) a field.
+    Fields keep the radix the header gives them."""
     header, _ = read_header(payload)
-    meta, fields = unpack_payload(payload, "NestedLatticeMatmul")
+    meta, fields = unpack_payload(payload, header["kind"])
     radices = {field["name"]: field["radix"] for field in header["fields"]}
-    for key in ("n", "columns", "kept", "side", "config"):
-        if key in changes:
-            meta[key] = changes.pop(key)
-    fields.update(changes)
-    return pack_payload(
-        "NestedLatticeMatmul",
-        meta,
-        {name: (array, radices[name]) for name, array in fields.items()},
-    )
+    for key, value in changes.items():
+        if key in meta:
+            meta[key] = value
+        else:
+            fields[key] = value
+    packed = {label: (array, radices.get(label)) for label, array in fields.items()}
+    return pack_payload(header["kind"], meta, packed)
 
 
 @pytest.mark.parametrize(
@@ -385,7 +385,7 @@ def test_nested_lattice_payload_fields_are_range_checked(changes, match):
     kernel = KERNELS["nested-mmse"]
     payload_a, payload_b = PAYLOADS["nested-mmse"]
     with pytest.raises(PayloadError, match=match):
-        kernel.estimate(edited_nested(payload_a, **changes), payload_b)
+        kernel.estimate(edited(payload_a, **changes), payload_b)
 
 
 def test_an_escaped_block_with_a_scale_index_is_refused():
@@ -394,7 +394,7 @@ def test_an_escaped_block_with_a_scale_index_is_refused():
     _, fields = unpack_payload(payload_a, "NestedLatticeMatmul")
     scale_index = fields["scale_index"].copy()
     scale_index[4] = 1
-    broken = edited_nested(
+    broken = edited(
         payload_a,
         scale_index=scale_index,
         escape_blocks=np.array([4], "<u4"),
@@ -408,20 +408,10 @@ def test_an_estimate_beyond_float64_is_refused_not_returned_as_infinity():
     """Finite weights of 1e300 on both sides: the product's entries are about 1e600/m."""
     kernel = KERNELS["nested-mmse"]
     payload_a, payload_b = PAYLOADS["nested-mmse"]
-    big_a = edited_nested(payload_a, weights=np.full(5, 1e300))
-    big_b = edited_nested(payload_b, weights=np.full(3, 1e300))
+    big_a = edited(payload_a, weights=np.full(5, 1e300))
+    big_b = edited(payload_b, weights=np.full(3, 1e300))
     with pytest.raises(ValueError, match="beyond float64's range"):
         kernel.estimate(big_a, big_b)
-
-
-def edited_scalar(payload: bytes, **changes) -> bytes:
-    meta, fields = unpack_payload(payload, "ScalarMatmul")
-    for key in ("shape", "side", "levels"):
-        if key in changes:
-            meta[key] = changes.pop(key)
-    fields.update(changes)
-    radices = {"codes": meta["levels"] if "levels" not in changes else 4, "scales": None}
-    return pack_payload("ScalarMatmul", meta, {k: (v, radices[k]) for k, v in fields.items()})
 
 
 @pytest.mark.parametrize(
@@ -441,7 +431,7 @@ def test_scalar_payload_fields_are_range_checked(changes, match):
     kernel = KERNELS["scalar"]
     payload_a, payload_b = PAYLOADS["scalar"]
     with pytest.raises(PayloadError, match=match):
-        kernel.estimate(edited_scalar(payload_a, **changes), payload_b)
+        kernel.estimate(edited(payload_a, **changes), payload_b)
 
 
 def test_scalar_payloads_given_in_the_wrong_order_are_refused():
