@@ -358,7 +358,7 @@ def test_an_unreachable_scheduler_is_refused_up_front(
     assert main([*arguments, "--scheduler", address, "--output-dir", str(tmp_path)]) == 2
     line = _error_line(capsys)
     assert "--scheduler" in line and message in line, line
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 60  # a hang guard: the refusal waits 0.5 s, not forever
     assert not any(tmp_path.iterdir())
 
 
