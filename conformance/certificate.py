@@ -13,7 +13,8 @@ Schema ``quantmm-certificate/2`` (every field always present):
 - ``plan``: the drawn shapes and kernel seed (:func:`quantmm.conformance.inputs.plan`);
 - ``isolation``: how kernel code was isolated (sandbox kind, private /tmp, read-only file
   system, network, PID namespace) and what the worker itself reported;
-- ``software``: versions of quantmm, Python, NumPy, SciPy, mpmath, hypothesis and CuPy (or null);
+- ``software``: versions of quantmm, Python, NumPy, SciPy, mpmath, hypothesis, CuPy (or null) and
+  numba (null when quantmm.fast's compiled kernels are off: not installed, or QUANTMM_NUMBA=0);
 - ``platform``: the operating system and machine, and the GPU's name when device is "gpu";
 - ``reference_data``: the sha256 checksum of the stored mpmath reference values' inputs;
 - ``skipped``: ``{"target", "check", "why"}`` for every check that was not run or did not apply;
@@ -122,6 +123,7 @@ def _version(module: str) -> str | None:
 def environment(device: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(software versions, platform description) for a certificate."""
     from quantmm import __version__
+    from quantmm.fast import compiled
 
     software = {
         "quantmm": __version__,
@@ -131,6 +133,7 @@ def environment(device: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "mpmath": _version("mpmath"),
         "hypothesis": _version("hypothesis"),
         "cupy": _version("cupy") if "cupy" in sys.modules or device == "gpu" else None,
+        "numba": _version("numba") if compiled.available() else None,
     }
     machine = {
         "system": platform.system(),

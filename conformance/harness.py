@@ -204,6 +204,19 @@ def _declarations(target: KernelTarget, description: Description) -> dict[str, A
     return {"status": "raised", "exception": outcome.status, "message": outcome.describe()}
 
 
+def _warm_compiled_kernels() -> None:
+    """Compile quantmm.fast's numba kernels into their cache (or load them) before any worker
+    starts: a sandboxed worker cannot write the cache, and compiling in every worker would take
+    about a minute each. This is quantmm's own code, not a kernel's; when it fails the workers
+    compile for themselves, which is slower but gives the same bits."""
+    from quantmm.fast import compiled
+
+    try:
+        compiled.warm_up()
+    except Exception:  # a broken numba install: the kernels then fall back or compile in place
+        pass
+
+
 def _describe_all(
     kernels: Sequence[KernelTarget], plan: Plan, options: dict[str, Any]
 ) -> list[tuple[dict[str, Any], Description]]:
@@ -367,6 +380,7 @@ def certify(
     sandbox = choose_sandbox(isolation)
     options = {"device": device, "sandbox": sandbox, "timeout": float(timeout)}
     say = progress or (lambda message: None)
+    _warm_compiled_kernels()
     described = _describe_all(kernels, plan, options)
     total = len(kernels) * len(selected) + len(decoders) + len(functions)
     done = 0

@@ -71,11 +71,18 @@ PASSED_ENVIRONMENT = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
     "CUDA_VISIBLE_DEVICES",
+    "QUANTMM_NUMBA",
+    "NUMBA_NUM_THREADS",
     "CUDA_PATH",
     "LD_LIBRARY_PATH",
 )
 #: Workers run side by side, so their BLAS is single-threaded unless the caller says otherwise.
-SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+SINGLE_THREADED = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
 NAMESPACE_COMMAND = (
     "unshare",
     "--user",

@@ -30,6 +30,7 @@ __all__ = [
     "STREAM_DITHER_B",
     "STREAM_ROTATION",
     "STREAM_TUNING",
+    "first_counter_base",
     "hash64",
     "random_signs",
     "uniform",
@@ -73,10 +74,20 @@ def _finalize_int(h: int) -> int:
     return h ^ (h >> 31)
 
 
+def _start(seed: int, stream: int) -> int:
+    """The running hash before any counter: the finalizer of seed ^ (stream·golden)."""
+    return _finalize_int(validated_seed(seed) ^ ((stream * int(_GOLDEN)) & (2**64 - 1)))
+
+
+def first_counter_base(seed: int, stream: int) -> np.uint64:
+    """The value the first counter is XORed with before its finalizer (hash64's first step:
+    h = finalize(counter ^ base)), for compiled code that hashes counters itself."""
+    return np.uint64((_start(seed, stream) + int(_GOLDEN)) & (2**64 - 1))
+
+
 def hash64(xp: ModuleType, seed: int, stream: int, counters: tuple[Any, ...]) -> Any:
     """64 random bits per element of the broadcast ``counters`` (non-negative integer arrays)."""
-    seed = validated_seed(seed)
-    start = _finalize_int(seed ^ ((stream * int(_GOLDEN)) & (2**64 - 1)))
+    start = _start(seed, stream)
     h = None
     with np.errstate(over="ignore"):  # unsigned wrap-around is the intent
         for counter in counters:
@@ -84,8 +95,7 @@ def hash64(xp: ModuleType, seed: int, stream: int, counters: tuple[Any, ...]) ->
             if counter.dtype.kind not in "iu":
                 raise TypeError(f"counters must be integer arrays, got dtype {counter.dtype}")
             if h is None:
-                base = np.uint64((start + int(_GOLDEN)) & (2**64 - 1))
-                h = _finalize(xp, counter.astype(xp.uint64) ^ base)
+                h = _finalize(xp, counter.astype(xp.uint64) ^ first_counter_base(seed, stream))
             else:
                 h = _finalize(xp, (h + _GOLDEN) ^ counter.astype(xp.uint64))
     if h is None:

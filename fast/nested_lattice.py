@@ -293,14 +293,14 @@ class NestedLatticeMatmul:
                     + first_row // BLOCK
                     + xp.arange(piece.shape[0] // BLOCK, dtype=xp.int64)[None, :]
                 ).reshape(-1)
-                block_codes, block_scale, escaped = self._encode_blocks(
+                decoded, escaped = self._encode_blocks(
                     code, piece.T.reshape(-1, BLOCK), index, codes, scale_index
                 )
                 if escaped is not None:
                     escape_blocks.append(escaped[0])
                     escape_exponents.append(escaped[1])
                 if self.scaling == "mmse":
-                    sums.append(self._alignment_sums(code, block_codes, block_scale, index, piece))
+                    sums.append(self._alignment_sums(decoded, piece))
             if self.scaling == "mmse":
                 combined = combine_chunk_sums(sums, kept, rows)
                 energy, cross = combined[: stop - start], combined[stop - start :]
@@ -327,41 +327,47 @@ class NestedLatticeMatmul:
 
     def _encode_blocks(self, code, blocks, index, codes, scale_index):
         """Encode scale blocks (N, 8) named ``index``: their codes and scale indices are written
-        into ``codes`` and ``scale_index``; returns the codes, each block's scale, and the
-        escapes (block indices and exponents, on the host) or None."""
+        into ``codes`` and ``scale_index``; returns the decoded blocks x̂ (N, 8) as the decoder
+        will compute them (from the encoder's own overload check: nothing is decoded twice), and
+        the escapes (block indices and exponents, on the host) or None."""
         xp = self.xp
         if self.scaling == "mmse":
             words = code.encode(blocks, index)
+            overloaded = words.overloaded
         else:
             chosen = code.safe_scale_index(blocks)
             usable = chosen < code.scales
             words = code.encode(blocks, index, xp.where(usable, chosen, 0))
-            words = type(words)(words.codes, words.scale_index, words.overloaded | ~usable)
+            overloaded = words.overloaded | ~usable
         block_scale = xp.asarray(np.asarray(self.betas))[
             xp.minimum(words.scale_index, code.scales - 1).astype(xp.int64)
         ]
-        block_codes = words.codes
+        block_codes, values = words.codes, words.values
         escaped = None
-        if bool(words.overloaded.any()):
-            where = xp.nonzero(words.overloaded)[0]
-            escaped_codes, exponents = self._escape(code, blocks[where], index[where])
+        if bool(overloaded.any()):
+            where = xp.nonzero(overloaded)[0]
+            escaped_codes, exponents, escaped_values = self._escape(
+                code, blocks[where], index[where]
+            )
             block_codes[where] = escaped_codes.astype(block_codes.dtype)
+            values[where] = escaped_values
             block_scale[where] = self.betas[-1] * xp.asarray(2.0 ** exponents.astype(float))
             escaped = (to_numpy(index[where]), exponents)
         codes[index] = block_codes
-        scale_index[index] = xp.where(words.overloaded, 0, words.scale_index)
-        return block_codes, block_scale, escaped
+        scale_index[index] = xp.where(overloaded, 0, words.scale_index)
+        return values * block_scale[:, None], escaped
 
-    def _alignment_sums(self, code, codes, scale, index, x) -> Any:
-        """For x (r, w) and its codes: the :func:`ordered_sum` over the r rows of x̂² and of x̂·x,
-        concatenated (2w,), from which the MMSE weight α = x̂ᵀx/||x̂||² of each column follows."""
+    def _alignment_sums(self, decoded: Any, x: Any) -> Any:
+        """For x (r, w) and its decoded blocks (w·r/8, 8, column by column): the
+        :func:`ordered_sum` over the r rows of x̂² and of x̂·x, concatenated (2w,), from which
+        the MMSE weight α = x̂ᵀx/||x̂||² of each column follows."""
         xp = self.xp
-        decoded = code.decode_at_scale(codes, scale, code.dither(index))
         decoded = decoded.reshape(x.shape[1], x.shape[0]).T
         return ordered_sum(xp.concatenate([decoded * decoded, decoded * x], axis=1))
 
-    def _escape(self, code: VoronoiCode, blocks: Any, index: Any) -> tuple[Any, np.ndarray]:
-        """Codes of blocks with no usable β, at β_k·2^e with the smallest usable e ≥ 1.
+    def _escape(self, code: VoronoiCode, blocks: Any, index: Any) -> tuple[Any, np.ndarray, Any]:
+        """Codes of blocks with no usable β, at β_k·2^e with the smallest usable e ≥ 1, their
+        exponents, and their decoded values t − z.
 
         Usable means: decodes exactly (MMSE, first fit), or cannot overload for any dither
         (unbiased, safe for every dither: a choice that depends on the block alone).
@@ -369,22 +375,26 @@ class NestedLatticeMatmul:
         xp = self.xp
         z = code.dither(index)
         codes = xp.zeros(blocks.shape, dtype=xp.uint16)
+        values = xp.zeros(blocks.shape, dtype=xp.float64)
         exponents = np.zeros(blocks.shape[0], dtype=np.uint8)
         remaining = np.arange(blocks.shape[0])
         for e in range(1, _MAX_DOUBLINGS + 1):
             beta = self.betas[-1] * 2.0**e
             part = blocks[xp.asarray(remaining)]
-            trial, fine = code.encode_at_scale(part, beta, z[xp.asarray(remaining)])
+            trial, fine, decoded = code.encode_at_scale_with_values(
+                part, beta, z[xp.asarray(remaining)]
+            )
             if self.scaling == "unbiased":
                 at_scale = VoronoiCode(code.lattice.name, code.q, (beta,), code.seed, code.stream)
                 fine = fine & (at_scale.safe_scale_index(part) == 0)
             fine_host = to_numpy(fine)
             done = remaining[fine_host]
             codes[xp.asarray(done)] = trial[fine]
+            values[xp.asarray(done)] = decoded[fine]
             exponents[done] = e
             remaining = remaining[~fine_host]
             if remaining.size == 0:
-                return codes, exponents
+                return codes, exponents, values
         raise RuntimeError("a block could not be encoded at any scale (please report this)")
 
     # -- decoder ---------------------------------------------------------------------------------
@@ -454,7 +464,7 @@ class NestedLatticeMatmul:
         beta[escapes] = betas[-1] * 2.0 ** exponents.astype(np.float64)
         beta = xp.asarray(beta)
         index = xp.arange(codes.shape[0], dtype=xp.int64)
-        values = code.decode_at_scale(codes, beta, code.dither(index))
+        values = code.decode_blocks(codes, beta, index)
         decoded = values.reshape(columns, kept).T
         return {
             "n": meta["n"],

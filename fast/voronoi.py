@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from . import compiled
 from .backend import array_module, validated_array
 from .counter_random import STREAM_DITHER_A, uniform, validated_seed
 from .lattices import Lattice, _closest, _coordinates
@@ -74,12 +75,15 @@ class VoronoiCodewords:
     """The encoder's output for N scale blocks.
 
     ``codes`` (N, 8) integers in [0, q); ``scale_index`` (N,) integers in [0, k], k meaning
-    "overloaded at every scale"; ``overloaded`` (N,) booleans, ``scale_index == k``.
+    "overloaded at every scale"; ``overloaded`` (N,) booleans, ``scale_index == k``;
+    ``values`` (N, 8) float64, the decoder's t − z of each block as the overload check computed
+    it (x̂ = β·values bit for bit; 0 for an overloaded block), so nothing needs decoding twice.
     """
 
     codes: Any
     scale_index: Any
     overloaded: Any
+    values: Any
 
 
 def _validated_betas(betas: Sequence[float]) -> tuple[float, ...]:
@@ -154,6 +158,9 @@ class VoronoiCode:
     def dither(self, block_index: Any) -> Any:
         """The dither of the given scale blocks, shape (N, 8), float64, on block_index's module."""
         xp = array_module(block_index)
+        if xp is np and compiled.available():
+            index = np.ascontiguousarray(block_index, dtype=np.int64)
+            return compiled.dither(self.lattice, self.seed, self.stream, index)
         d = self.lattice.dimension
         coordinate = xp.arange(BLOCK, dtype=xp.int64)[None, :]
         u = uniform(xp, self.seed, self.stream, (block_index[:, None], coordinate))
@@ -190,6 +197,11 @@ class VoronoiCode:
 
     def encode_at_scale(self, x: Any, beta: float, z: Any) -> tuple[Any, Any]:
         """Codes (N, 8) of x (N, 8, float64) at scale β with dither z; mask 'decodes to t'."""
+        codes, fine, _ = self.encode_at_scale_with_values(x, beta, z)
+        return codes, fine
+
+    def encode_at_scale_with_values(self, x: Any, beta: float, z: Any) -> tuple[Any, Any, Any]:
+        """:meth:`encode_at_scale` and the decoded values t − z (N, 8) of the overload check."""
         xp = array_module(x)
         d = self.lattice.dimension
         v = x / beta + z
@@ -198,10 +210,12 @@ class VoronoiCode:
         v = xp.where(outside[:, None], 0.0, v)
         coordinates = _coordinates(xp, v.reshape(-1, BLOCK // d, d), self.lattice)
         codes = xp.remainder(coordinates, self.q)
-        decoded, _ = self._decoded_coordinates(xp, codes, z)
+        decoded, values = self._decoded_coordinates(xp, codes, z)
         fine = (decoded == coordinates).reshape(-1, BLOCK).all(axis=1) & ~outside
-        dtype = xp.uint8 if self.q <= 256 else xp.uint16
-        return codes.reshape(-1, BLOCK).astype(dtype), fine
+        return codes.reshape(-1, BLOCK).astype(self._code_dtype(xp)), fine, values
+
+    def _code_dtype(self, xp: Any) -> Any:
+        return xp.uint8 if self.q <= 256 else xp.uint16
 
     def encode(self, x: Any, block_index: Any = None, scale_index: Any = None) -> VoronoiCodewords:
         """Encode the scale blocks ``x`` (N, 8).
@@ -214,9 +228,8 @@ class VoronoiCode:
         x = self._blocks(x, "x")
         xp = array_module(x)
         index = self._block_index(xp, block_index, x.shape[0])
-        z = self.dither(index)
         k = self.scales
-        codes = xp.zeros(x.shape, dtype=xp.uint8 if self.q <= 256 else xp.uint16)
+        chosen = None
         if scale_index is not None:
             scale_index = xp.asarray(scale_index)
             if scale_index.shape != (x.shape[0],) or scale_index.dtype.kind not in "iu":
@@ -224,25 +237,38 @@ class VoronoiCode:
             if x.shape[0] and int(scale_index.max()) >= k:
                 raise ValueError(f"scale_index must lie in [0, {k})")
             chosen = scale_index.astype(xp.uint8)
-            scale_index = xp.full(x.shape[0], k, dtype=xp.uint8)
+        if xp is np and compiled.available():
+            codes, scale_index, values = compiled.encode(
+                self.lattice, self.q, self.betas, self.seed, self.stream, x, index, chosen,
+                self._code_dtype(xp),
+            )  # fmt: skip
+            return VoronoiCodewords(codes, scale_index, scale_index == k, values)
+        z = self.dither(index)
+        codes = xp.zeros(x.shape, dtype=self._code_dtype(xp))
+        values = xp.zeros(x.shape, dtype=xp.float64)
+        scale_index = xp.full(x.shape[0], k, dtype=xp.uint8)
+        if chosen is not None:
             for j, beta in enumerate(self.betas):
                 rows = xp.nonzero(chosen == j)[0]
                 if rows.size:
-                    trial, fine = self.encode_at_scale(x[rows], beta, z[rows])
+                    trial, fine, decoded = self.encode_at_scale_with_values(x[rows], beta, z[rows])
                     codes[rows] = trial
+                    values[rows[fine]] = decoded[fine]
                     scale_index[rows] = xp.where(fine, j, k)
-            return VoronoiCodewords(codes, scale_index, scale_index == k)
-        scale_index = xp.full(x.shape[0], k, dtype=xp.uint8)
+            return VoronoiCodewords(codes, scale_index, scale_index == k, values)
         remaining = xp.arange(x.shape[0])
         for j, beta in enumerate(self.betas):
             if remaining.size == 0:
                 break
-            trial, fine = self.encode_at_scale(x[remaining], beta, z[remaining])
+            trial, fine, decoded = self.encode_at_scale_with_values(
+                x[remaining], beta, z[remaining]
+            )
             done = remaining[fine]
             codes[done] = trial[fine]
+            values[done] = decoded[fine]
             scale_index[done] = j
             remaining = remaining[~fine]
-        return VoronoiCodewords(codes, scale_index, scale_index == k)
+        return VoronoiCodewords(codes, scale_index, scale_index == k, values)
 
     def safe_scale_index(self, x: Any) -> Any:
         """For each scale block of x (N, 8, float64), the first j at which the block cannot
@@ -258,6 +284,8 @@ class VoronoiCode:
         still meet a tie in the decoder; the encoder's exact check flags such a block.)
         """
         xp = array_module(x)
+        if xp is np and compiled.available():
+            return compiled.safe_scale_index(self.lattice, self.q, self.betas, x)
         d = self.lattice.dimension
         sub = x.reshape(x.shape[0], BLOCK // d, d)
         scale_index = xp.full(x.shape[0], self.scales, dtype=xp.uint8)
@@ -279,6 +307,16 @@ class VoronoiCode:
         beta = xp.asarray(beta, dtype=xp.float64)
         return value * (beta[:, None] if beta.ndim == 1 else beta)
 
+    def decode_blocks(self, codes: Any, beta: Any, block_index: Any) -> Any:
+        """:meth:`decode_at_scale` with the dither of the blocks ``block_index`` (N int64),
+        β (N,): in one compiled pass where numba is available (:mod:`quantmm.fast.compiled`)."""
+        xp = array_module(codes)
+        if xp is np and compiled.available():
+            return compiled.decode(
+                self.lattice, self.q, self.seed, self.stream, codes, beta, block_index
+            )
+        return self.decode_at_scale(codes, beta, self.dither(block_index))
+
     def decode(self, codes: Any, scale_index: Any, block_index: Any = None) -> Any:
         """x̂ (N, 8, float64) from codes and scale indices; overloaded blocks raise OverloadError."""
         xp = array_module(codes)
@@ -298,4 +336,4 @@ class VoronoiCode:
             )
         index = self._block_index(xp, block_index, codes.shape[0])
         betas = xp.asarray(np.array(self.betas))
-        return self.decode_at_scale(codes, betas[scale_index.astype(xp.int64)], self.dither(index))
+        return self.decode_blocks(codes, betas[scale_index.astype(xp.int64)], index)

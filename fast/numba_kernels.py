@@ -1,0 +1,467 @@
+"""The compiled (numba) kernels behind :mod:`quantmm.fast.compiled`; import that module instead.
+
+Each function here is one pass over a batch of scale blocks (8 entries), parallel over blocks,
+with no temporary larger than a block. Every floating-point operation is the one the NumPy code
+in :mod:`quantmm.fast.lattices` and :mod:`quantmm.fast.voronoi` performs, in the same order and
+with the same operands (numba keeps IEEE semantics: no fast-math, no fused multiply-add), so the
+results are bit-identical to it; ``tests/test_fast_compiled.py`` checks that on every lattice.
+
+Lattice ids: 0 = Z (d = 1), 1 = A2, 2 = D4, 3 = E8.
+
+**Cache.** The kernels are compiled once and cached (numba ``cache=True``) in this folder's
+``__pycache__``. Where that folder is read-only, as in the conformance harness's sandbox, numba
+would recompile in every process (about 20 s); :class:`_ReadOnlyTreeLocator` then uses a
+private, writable copy of the cached files in the temporary directory instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import numpy as np
+from numba import njit, prange
+from numba.core import caching
+
+_THIS_FILE = os.path.abspath(__file__)
+
+
+class _ReadOnlyTreeLocator(caching.InTreeCacheLocator):
+    """For this module only: the in-tree cache when it is writable, else a private copy of it
+    (``$TMPDIR/quantmm-numba-<uid>``), so a read-only install still loads its compiled kernels.
+    Numba checks each cached entry against this file's content hash, so a stale copy is
+    recompiled, never used."""
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if os.path.abspath(py_file) != _THIS_FILE:
+            return None
+        self = cls(py_func, py_file)
+        try:
+            self.ensure_cache_path()
+            return self
+        except OSError:
+            pass
+        tree = self._cache_path
+        self._cache_path = os.path.join(tempfile.gettempdir(), f"quantmm-numba-{os.getuid()}")
+        try:
+            self.ensure_cache_path()
+            prefix = os.path.splitext(os.path.basename(_THIS_FILE))[0] + "."
+            for name in os.listdir(tree) if os.path.isdir(tree) else ():
+                target = os.path.join(self._cache_path, name)
+                if name.startswith(prefix) and not os.path.exists(target):
+                    partial = f"{target}.{os.getpid()}.partial"
+                    shutil.copyfile(os.path.join(tree, name), partial)
+                    os.replace(partial, target)  # another process never sees half a file
+        except OSError:
+            return None
+        return self
+
+
+_IMPLEMENTATION = getattr(caching, "CacheImpl", None) or caching._CacheImpl
+if _ReadOnlyTreeLocator not in _IMPLEMENTATION._locator_classes:
+    _IMPLEMENTATION._locator_classes.insert(0, _ReadOnlyTreeLocator)
+
+BLOCK = 8
+_SQRT3 = float(np.sqrt(3.0))
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_CHUNK = 256  # blocks per parallel task (its scratch arrays are allocated once)
+
+Z, A2, D4, E8 = 0, 1, 2, 3
+
+
+@njit(cache=True, inline="always")
+def _finalize(h):
+    h = (h ^ (h >> _S30)) * _MIX1
+    h = (h ^ (h >> _S27)) * _MIX2
+    return h ^ (h >> _S31)
+
+
+@njit(cache=True, inline="always")
+def _is_odd(s):
+    return np.floor(s * 0.5) * 2.0 != s
+
+
+@njit(cache=True, inline="always")
+def _parity(f, error, first, d):
+    """D_d's parity fix on f[first:first+d] (lattices._parity_fixed_from): the worst index
+    (relative), the step and the squared distance."""
+    worst = 0
+    largest = abs(error[first])
+    for i in range(1, d):
+        magnitude = abs(error[first + i])
+        if magnitude > largest:
+            largest = magnitude
+            worst = i
+    worst_error = error[first + worst]
+    total_f = 0.0
+    for i in range(d):
+        total_f += f[first + i]  # integers far below 2^53: exact in any order
+    odd = _is_odd(total_f)
+    step = (1.0 if worst_error >= 0 else -1.0) * (1.0 if odd else 0.0)
+    total = error[first] * error[first]
+    for i in range(1, d):
+        total = total + error[first + i] * error[first + i]
+    if odd:
+        total = total + (1.0 - 2.0 * abs(worst_error))
+    return worst, step, total
+
+
+@njit(cache=True, inline="always")
+def _closest_d(x, first, d, out, f, error):
+    """D_d (lattices._round_d) of x[first:first+d] into out[first:first+d]."""
+    for i in range(first, first + d):
+        f[i] = np.rint(x[i])
+        error[i] = x[i] - f[i]
+    worst, step, _ = _parity(f, error, first, d)
+    for i in range(d):
+        out[first + i] = f[first + i] + (1.0 if i == worst else 0.0) * step
+
+
+@njit(cache=True, inline="always")
+def _closest_e8(x, first, out, f1, e1, f2, e2):
+    """E8 (lattices._round_e8) of x[first:first+8] into out[first:first+8]."""
+    for i in range(first, first + 8):
+        f1[i] = np.rint(x[i])
+        e1[i] = x[i] - f1[i]
+        rounded = np.floor(x[i])
+        err = (x[i] - rounded) - 0.5
+        if err == -0.5 and _is_odd(rounded):  # lattices._rounded_minus_half's tie
+            rounded = rounded - 1.0
+            err = 0.5
+        f2[i] = rounded
+        e2[i] = err
+    worst1, step1, distance1 = _parity(f1, e1, first, 8)
+    worst2, step2, distance2 = _parity(f2, e2, first, 8)
+    second = distance2 < distance1
+    worst = worst2 if second else worst1
+    step = step2 if second else step1
+    for i in range(8):
+        base = f2[first + i] + 0.5 if second else f1[first + i]
+        out[first + i] = base + (1.0 if i == worst else 0.0) * step
+
+
+@njit(cache=True, inline="always")
+def _a2(x, first):
+    """A2 (lattices._round_a2) of x[first:first+2]: the point and its integer coordinates."""
+    x0 = x[first]
+    x1 = x[first + 1]
+    v = x1 / _SQRT3
+    m1 = np.rint(x0)
+    k1 = np.rint(v)
+    m2 = np.rint(x0 - 0.5)
+    k2 = np.rint(v - 0.5)
+    p0, p1 = m1, _SQRT3 * k1
+    s0, s1 = m2 + 0.5, _SQRT3 * (k2 + 0.5)
+    d_first = (x0 - p0) * (x0 - p0) + (x1 - p1) * (x1 - p1)
+    d_second = (x0 - s0) * (x0 - s0) + (x1 - s1) * (x1 - s1)
+    if d_second < d_first:
+        m, k = np.int64(m2), np.int64(k2)
+        return s0, s1, m - k, 2 * k + 1
+    m, k = np.int64(m1), np.int64(k1)
+    return p0, p1, m - k, 2 * k
+
+
+@njit(cache=True)
+def _closest(lattice, x, out, f1, e1, f2, e2):
+    """The closest lattice point of each sub-block of the 8-block x, into out."""
+    if lattice == E8:
+        _closest_e8(x, 0, out, f1, e1, f2, e2)
+    elif lattice == D4:
+        _closest_d(x, 0, 4, out, f1, e1)
+        _closest_d(x, 4, 4, out, f1, e1)
+    elif lattice == A2:
+        for first in range(0, 8, 2):
+            p0, p1, _, _ = _a2(x, first)
+            out[first] = p0
+            out[first + 1] = p1
+    else:
+        for i in range(8):
+            out[i] = np.rint(x[i])
+
+
+@njit(cache=True)
+def _coordinates(lattice, x, twice_inverse, coordinates, point, f1, e1, f2, e2):
+    """Integer coordinates of the closest point of each sub-block (lattices._coordinates)."""
+    if lattice == A2:
+        for first in range(0, 8, 2):
+            _, _, c0, c1 = _a2(x, first)
+            coordinates[first] = c0
+            coordinates[first + 1] = c1
+        return
+    _closest(lattice, x, point, f1, e1, f2, e2)
+    starts, columns, entries = twice_inverse  # 2·G⁻¹'s non-zero entries, as in _generate
+    d = starts.shape[0] - 1
+    for first in range(0, 8, d):
+        for i in range(d):
+            total = np.int64(0)  # integers: exact in any order
+            for n in range(starts[i], starts[i + 1]):
+                total += np.int64(np.rint(2 * point[first + columns[n]])) * entries[n]
+            coordinates[first + i] = total // 4
+
+
+@njit(cache=True, inline="always")
+def _generate(generator, c, out):
+    """G·c on each sub-block (VoronoiCode._generate): ``generator`` is G's non-zero entries
+    row by row, (starts, columns, values), so the terms are summed left to right with the zero
+    entries skipped, as there."""
+    starts, columns, entries = generator
+    d = starts.shape[0] - 1
+    for first in range(0, 8, d):
+        for i in range(d):
+            total = c[first + columns[starts[i]]] * entries[starts[i]]
+            for n in range(starts[i] + 1, starts[i + 1]):
+                total = total + c[first + columns[n]] * entries[n]
+            out[first + i] = total
+
+
+@njit(cache=True, inline="always")
+def _dither(lattice, generator, base, block, z, u, v, f1, e1, f2, e2):
+    """The dither of one scale block (VoronoiCode.dither): z = v − Q(v), v = G·u."""
+    h0 = _finalize(np.uint64(block) ^ base)
+    for i in range(8):
+        h = _finalize((h0 + _GOLDEN) ^ np.uint64(i))
+        u[i] = np.float64(h >> _S11) * (2.0**-53)
+    _generate(generator, u, v)
+    _closest(lattice, v, z, f1, e1, f2, e2)
+    for i in range(8):
+        z[i] = v[i] - z[i]
+
+
+@njit(cache=True, parallel=True)
+def closest_point(lattice, x):
+    """lattices.closest_point of each row of x (N, d, float64): E8, A2, Z^d, or D_d (the D4
+    id, any d >= 2)."""
+    count, d = x.shape
+    out = np.empty_like(x)
+    for chunk in prange((count + _CHUNK - 1) // _CHUNK):
+        f1, e1, f2, e2 = np.empty(d), np.empty(d), np.empty(d), np.empty(d)
+        for b in range(chunk * _CHUNK, min(count, (chunk + 1) * _CHUNK)):
+            row, point = x[b], out[b]
+            if lattice == E8:
+                _closest_e8(row, 0, point, f1, e1, f2, e2)
+            elif lattice == D4:
+                _closest_d(row, 0, d, point, f1, e1)
+            elif lattice == A2:
+                p0, p1, _, _ = _a2(row, 0)
+                point[0] = p0
+                point[1] = p1
+            else:
+                for i in range(d):
+                    point[i] = np.rint(row[i])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def dither(lattice, generator, base, block_index):
+    """The dither (N, 8) of the scale blocks ``block_index``."""
+    count = block_index.shape[0]
+    z = np.empty((count, 8))
+    for chunk in prange((count + _CHUNK - 1) // _CHUNK):
+        u, v = np.empty(8), np.empty(8)
+        f1, e1, f2, e2 = np.empty(8), np.empty(8), np.empty(8), np.empty(8)
+        for b in range(chunk * _CHUNK, min(count, (chunk + 1) * _CHUNK)):
+            _dither(lattice, generator, base, block_index[b], z[b], u, v, f1, e1, f2, e2)
+    return z
+
+
+@njit(cache=True, inline="always")
+def _decode_block(
+    lattice,
+    generator,
+    twice_inverse,
+    q,
+    codes,
+    z,
+    coordinates,
+    value,
+    c,
+    y,
+    wrapped_point,
+    wrapped,
+    f1,
+    e1,
+    f2,
+    e2,
+):
+    """VoronoiCode._decoded_coordinates of one block: t̂'s coordinates and y − q·Q(y/q)."""
+    for i in range(8):
+        c[i] = np.float64(codes[i])
+    _generate(generator, c, y)
+    for i in range(8):
+        y[i] = (y[i] - z[i]) / q
+    _coordinates(lattice, y, twice_inverse, wrapped, wrapped_point, f1, e1, f2, e2)
+    for i in range(8):
+        coordinates[i] = np.int64(codes[i]) - q * wrapped[i]
+        c[i] = np.float64(coordinates[i])
+    _generate(generator, c, value)
+    for i in range(8):
+        value[i] = value[i] - z[i]
+
+
+@njit(cache=True, inline="always")
+def _encode_block(
+    lattice,
+    generator,
+    twice_inverse,
+    q,
+    bound,
+    x,
+    beta,
+    z,
+    codes,
+    value,
+    v,
+    coordinates,
+    decoded,
+    point,
+    c,
+    y,
+    wrapped_point,
+    wrapped,
+    f1,
+    e1,
+    f2,
+    e2,
+):
+    """VoronoiCode.encode_at_scale of one block: its codes and t − z into ``codes`` and
+    ``value``; returns whether it decodes to t (no overload)."""
+    outside = False
+    for i in range(8):
+        v[i] = x[i] / beta + z[i]
+        if abs(v[i]) > bound:
+            outside = True
+    if outside:
+        for i in range(8):
+            v[i] = 0.0
+    _coordinates(lattice, v, twice_inverse, coordinates, point, f1, e1, f2, e2)
+    for i in range(8):
+        codes[i] = coordinates[i] % q
+    _decode_block(
+        lattice,
+        generator,
+        twice_inverse,
+        q,
+        codes,
+        z,
+        decoded,
+        value,
+        c,
+        y,
+        wrapped_point,
+        wrapped,
+        f1,
+        e1,
+        f2,
+        e2,
+    )
+    if outside:
+        return False
+    for i in range(8):
+        if decoded[i] != coordinates[i]:
+            return False
+    return True
+
+
+@njit(cache=True, parallel=True)
+def encode(
+    lattice, generator, twice_inverse, q, bound, base, betas, x, block_index, chosen, codes,
+    scale_index, values,
+):  # fmt: skip
+    """VoronoiCode.encode of the blocks x (N, 8): first fit when ``chosen`` is empty, else each
+    block at scale ``chosen[b]``. Writes ``codes``, ``scale_index`` (k: overloaded) and
+    ``values`` (t − z; 0 where overloaded)."""
+    count = x.shape[0]
+    k = betas.shape[0]
+    first_fit = chosen.shape[0] == 0
+    for chunk in prange((count + _CHUNK - 1) // _CHUNK):
+        real = np.empty((10, 8))
+        z, u, v, point, c, y, f1, e1, f2, e2 = (
+            real[0], real[1], real[2], real[3], real[4], real[5], real[6], real[7], real[8],
+            real[9],
+        )  # fmt: skip
+        integer = np.empty((4, 8), dtype=np.int64)
+        block_codes, coordinates, decoded, wrapped = integer[0], integer[1], integer[2], integer[3]
+        for b in range(chunk * _CHUNK, min(count, (chunk + 1) * _CHUNK)):
+            _dither(lattice, generator, base, block_index[b], z, u, v, f1, e1, f2, e2)
+            block = x[b]
+            value = values[b]
+            index = k
+            first, last = (0, k) if first_fit else (chosen[b], chosen[b] + 1)
+            for j in range(first, last):
+                if _encode_block(
+                    lattice, generator, twice_inverse, q, bound, block, betas[j], z,
+                    block_codes, value, v, coordinates, decoded, point, c, y, u, wrapped, f1,
+                    e1, f2, e2,
+                ):  # fmt: skip
+                    index = j
+                    break
+            if index == k:
+                for i in range(8):
+                    value[i] = 0.0
+                    if first_fit:
+                        block_codes[i] = 0
+            for i in range(8):
+                codes[b, i] = block_codes[i]
+            scale_index[b] = index
+
+
+@njit(cache=True, parallel=True)
+def decode(lattice, generator, twice_inverse, q, base, codes, beta, block_index):
+    """VoronoiCode.decode_at_scale with the dither of ``block_index``: β·(y − q·Q(y/q))."""
+    count = codes.shape[0]
+    out = np.empty((count, 8))
+    for chunk in prange((count + _CHUNK - 1) // _CHUNK):
+        real = np.empty((9, 8))
+        z, u, v, c, y, f1, e1, f2, e2 = (
+            real[0], real[1], real[2], real[3], real[4], real[5], real[6], real[7], real[8],
+        )  # fmt: skip
+        integer = np.empty((2, 8), dtype=np.int64)
+        coordinates, wrapped = integer[0], integer[1]
+        for b in range(chunk * _CHUNK, min(count, (chunk + 1) * _CHUNK)):
+            _dither(lattice, generator, base, block_index[b], z, u, v, f1, e1, f2, e2)
+            value = out[b]
+            _decode_block(
+                lattice, generator, twice_inverse, q, codes[b], z, coordinates, value, c, y, u,
+                wrapped, f1, e1, f2, e2,
+            )  # fmt: skip
+            for i in range(8):
+                value[i] = value[i] * beta[b]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def safe_scale_index(lattice, q, bound, betas, x):
+    """VoronoiCode.safe_scale_index: the first j at which Q(x/(β_j(q − 1))) = 0 on every
+    sub-block with no entry beyond ``bound``; k if none."""
+    count = x.shape[0]
+    k = betas.shape[0]
+    out = np.empty(count, dtype=np.uint8)
+    for chunk in prange((count + _CHUNK - 1) // _CHUNK):
+        scaled, point = np.empty(8), np.empty(8)
+        f1, e1, f2, e2 = np.empty(8), np.empty(8), np.empty(8), np.empty(8)
+        for b in range(chunk * _CHUNK, min(count, (chunk + 1) * _CHUNK)):
+            index = k
+            for j in range(k):
+                divisor = betas[j] * (q - 1)
+                outside = False
+                for i in range(8):
+                    scaled[i] = x[b, i] / divisor
+                    if abs(scaled[i]) > bound:
+                        outside = True
+                if outside:
+                    continue
+                _closest(lattice, scaled, point, f1, e1, f2, e2)
+                inside = True
+                for i in range(8):
+                    if point[i] != 0:
+                        inside = False
+                if inside:
+                    index = j
+                    break
+            out[b] = index
+    return out

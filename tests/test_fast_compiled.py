@@ -1,0 +1,182 @@
+"""The compiled (numba) kernels against the vectorized NumPy code, bit for bit (issue #13).
+
+The expected values are the vectorized NumPy path of the same functions (run with
+QUANTMM_NUMBA=0), which the rest of the suite tests against brute force and the reference; the
+compiled path must give the same bits, float for float (compared as integers, so −0.0 ≠ 0.0 and
+NaN payloads would show), on random, tie-prone (dyadic, half-integer) and wide-range inputs,
+on every lattice, and through the whole nested-lattice kernel's payload bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+
+from quantmm.fast import NestedLatticeMatmul, closest_point, compiled
+from quantmm.fast.voronoi import VoronoiCode
+
+
+@pytest.fixture
+def numpy_path(monkeypatch):
+    """A context in which quantmm.fast runs its vectorized NumPy code."""
+
+    class Switch:
+        def __enter__(self):
+            monkeypatch.setenv("QUANTMM_NUMBA", "0")
+            assert not compiled.available()
+
+        def __exit__(self, *exc):
+            monkeypatch.delenv("QUANTMM_NUMBA")
+            assert compiled.available()
+
+    return Switch()
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.dtype.kind == "f":
+        width = {4: np.uint32, 8: np.uint64}[a.dtype.itemsize]
+        return np.array_equal(a.view(width), b.view(width))
+    return np.array_equal(a, b)
+
+
+def hard_blocks(seed: int, count: int) -> np.ndarray:
+    """Gaussian blocks at several scales, a quarter rounded to multiples of 1/4 (ties of the
+    closest-point rules and of the overload check), a few exact zeros and integers."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(count, 8)) * rng.choice([0.1, 1.0, 3.0, 30.0], size=(count, 1))
+    x[: count // 4] = np.round(x[: count // 4] * 4) / 4
+    x[count // 4 : count // 4 + 8] = 0.0
+    x[count // 4 + 8 : count // 4 + 16] = np.round(x[count // 4 + 8 : count // 4 + 16])
+    return x
+
+
+CODES = [("E8", 14), ("E8", 2), ("E8", 300), ("D4", 7), ("A2", 5), ("Z", 16)]
+
+
+@pytest.mark.parametrize(("name", "q"), CODES, ids=[f"{n}-q{q}" for n, q in CODES])
+def test_voronoi_code_is_bit_identical(numpy_path, name, q):
+    code = VoronoiCode(name, q, (0.3, 0.45, 0.6, 0.9), seed=5, stream=3)
+    x = hard_blocks(q, 4000)
+    index = np.random.default_rng(1).integers(0, 2**40, size=len(x))
+    chosen = np.random.default_rng(2).integers(0, 4, size=len(x))
+    words = code.encode(x, index)
+    given = code.encode(x, index, chosen)
+    safe = code.safe_scale_index(x)
+    fine = ~words.overloaded
+    beta = np.asarray(code.betas)[np.minimum(words.scale_index, 3)]
+    decoded = code.decode_blocks(words.codes[fine], beta[fine], index[fine])
+    dither = code.dither(index)
+    with numpy_path:
+        expected_words = code.encode(x, index)
+        expected_given = code.encode(x, index, chosen)
+        expected_safe = code.safe_scale_index(x)
+        expected_decoded = code.decode_blocks(words.codes[fine], beta[fine], index[fine])
+        expected_dither = code.dither(index)
+    for got, expected in [
+        (words.codes, expected_words.codes),
+        (words.scale_index, expected_words.scale_index),
+        (words.values, expected_words.values),
+        (given.codes, expected_given.codes),
+        (given.scale_index, expected_given.scale_index),
+        (given.values, expected_given.values),
+        (safe, expected_safe),
+        (decoded, expected_decoded),
+        (dither, expected_dither),
+    ]:
+        assert same_bits(got, expected)
+    assert 0 < words.overloaded.sum() < len(x) or q == 300  # both outcomes are exercised
+    # values are what the decoder computes: x̂ = β·values, bit for bit
+    assert same_bits(words.values[fine] * beta[fine][:, None], decoded)
+
+
+@pytest.mark.parametrize(
+    ("name", "d"), [("E8", 8), ("D4", 4), ("A2", 2), ("D", 3), ("D", 16), ("Z", 5)]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_closest_point_is_bit_identical(numpy_path, name, d, dtype):
+    rng = np.random.default_rng(d)
+    x = rng.normal(size=(3000, d)) * rng.choice([0.3, 1.0, 100.0, 1e5], size=(3000, 1))
+    x[:1000] = np.round(x[:1000] * 2) / 2  # half-integers: every tie rule
+    x = x.astype(dtype).reshape(30, 100, d)  # a leading shape of two axes
+    got = closest_point(x, name)
+    with numpy_path:
+        expected = closest_point(x, name)
+    assert same_bits(got, expected)
+
+
+KERNELS = [
+    dict(rate=4.06),
+    dict(rate=4.06, scaling="unbiased"),
+    dict(rate=3.0, lattice="D4"),
+    dict(rate=2.25, lattice="A2"),
+    dict(rate=2.25, lattice="Z"),
+    dict(rate=0.6),
+    dict(rate=9.1),
+]
+
+
+@pytest.mark.parametrize("arguments", KERNELS, ids=lambda a: "-".join(map(str, a.values())))
+def test_nested_lattice_payloads_are_bit_identical(numpy_path, arguments):
+    rng = np.random.default_rng(3)
+    A = rng.standard_cauchy(size=(203, 5)).astype(np.float32)  # heavy tails: escapes
+    B = rng.normal(size=(203, 4))
+    kernel = NestedLatticeMatmul(**arguments, seed=11)
+    payloads = kernel.encode_a(A), kernel.encode_b(B)
+    estimate = kernel.estimate(*payloads)
+    with numpy_path:
+        assert (kernel.encode_a(A), kernel.encode_b(B)) == payloads
+        assert same_bits(kernel.estimate(*payloads), estimate)
+
+
+def test_a_read_only_install_loads_the_cached_kernels(tmp_path):
+    """Where the package's __pycache__ cannot be written (the harness's sandbox), the kernels
+    come from a private copy of it in the temporary directory: loaded, not recompiled."""
+    compiled.warm_up()  # the in-tree cache holds every kernel
+    script = textwrap.dedent(
+        """
+        import os, sys
+        from numba.core import caching
+        tree = os.path.join(os.path.dirname(sys.argv[1]), "__pycache__")
+        original = caching._CacheLocator.ensure_cache_path
+
+        def read_only_tree(self):  # the tree's cache folder behaves as if mounted read-only
+            if os.path.abspath(self.get_cache_path()) == os.path.abspath(tree):
+                raise PermissionError(13, "read-only file system", tree)
+            return original(self)
+
+        caching._CacheLocator.ensure_cache_path = read_only_tree
+        import numpy as np
+        from quantmm.fast import numba_kernels
+        from quantmm.fast.compiled import dither
+        from quantmm.fast.lattices import lattice
+        dither(lattice("E8"), 1, 2, np.arange(3, dtype=np.int64))
+        stats = numba_kernels.dither.stats
+        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+        """
+    )
+    from quantmm.fast import numba_kernels
+
+    environment = {**os.environ, "TMPDIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", script, numba_kernels.__file__],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    hits, misses = map(int, result.stdout.split()[-2:])
+    assert (hits, misses) == (1, 0), result.stdout  # loaded from the cache, not compiled
+    copies = list((tmp_path / f"quantmm-numba-{os.getuid()}").iterdir())
+    assert any(path.name.startswith("numba_kernels.dither") for path in copies)
