@@ -89,7 +89,9 @@ def closest_point(x: np.ndarray, name: str) -> np.ndarray:
     kernels = _numba_kernels()
     lattice_id = {"Z": 0, "A2": 1, "D": 2, "D4": 2, "E8": 3}[name]
     rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]), dtype=np.float64)
-    return kernels.closest_point(lattice_id, rows).astype(x.dtype, copy=False).reshape(x.shape)
+    out = np.empty_like(rows)  # every output is allocated here, in NumPy: tracemalloc sees it
+    kernels.closest_point(lattice_id, rows, out)
+    return out.astype(x.dtype, copy=False).reshape(x.shape)
 
 
 def warm_up() -> None:
@@ -119,7 +121,10 @@ def dither(lattice: Lattice, seed: int, stream: int, block_index: np.ndarray) ->
     """VoronoiCode.dither (N, 8) of the blocks ``block_index`` (int64)."""
     kernels = _numba_kernels()
     name, generator, _ = _arrays(lattice)
-    return kernels.dither(name, generator, first_counter_base(seed, stream), block_index)
+    block_index = np.ascontiguousarray(block_index, dtype=np.int64)
+    z = np.empty((block_index.shape[0], 8))
+    kernels.dither(name, generator, first_counter_base(seed, stream), block_index, z)
+    return z
 
 
 def encode(
@@ -165,11 +170,14 @@ def decode(
     of ``block_index``."""
     kernels = _numba_kernels()
     name, generator, twice_inverse = _arrays(lattice)
-    return kernels.decode(
+    out = np.empty((codes.shape[0], 8))
+    kernels.decode(
         name, generator, twice_inverse, q, first_counter_base(seed, stream),
         np.ascontiguousarray(codes, dtype=np.uint16),
-        np.ascontiguousarray(beta, dtype=np.float64), block_index,
+        np.ascontiguousarray(beta, dtype=np.float64),
+        np.ascontiguousarray(block_index, dtype=np.int64), out,
     )  # fmt: skip
+    return out
 
 
 def safe_scale_index(lattice: Lattice, q: int, betas: tuple[float, ...], x: np.ndarray):
@@ -177,6 +185,8 @@ def safe_scale_index(lattice: Lattice, q: int, betas: tuple[float, ...], x: np.n
     kernels = _numba_kernels()
     name, _, _ = _arrays(lattice)
     bound = (q - 1) * (lattice.covering_radius + 1.0)
-    return kernels.safe_scale_index(
-        name, q, bound, np.asarray(betas, dtype=np.float64), np.ascontiguousarray(x)
+    out = np.empty(x.shape[0], dtype=np.uint8)
+    kernels.safe_scale_index(
+        name, q, bound, np.asarray(betas, dtype=np.float64), np.ascontiguousarray(x), out
     )
+    return out

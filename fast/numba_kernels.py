@@ -233,11 +233,11 @@ def _dither(lattice, generator, base, block, z, u, v, f1, e1, f2, e2):
 
 
 @njit(cache=True, parallel=True)
-def closest_point(lattice, x):
-    """lattices.closest_point of each row of x (N, d, float64): E8, A2, Z^d, or D_d (the D4
-    id, any d >= 2)."""
+def closest_point(lattice, x, out):
+    """lattices.closest_point of each row of x (N, d, float64) into ``out``: E8, A2, Z^d, or
+    D_d (the D4 id, any d >= 2). (Outputs are allocated by the caller, in NumPy, so that
+    tracemalloc counts them.)"""
     count, d = x.shape
-    out = np.empty_like(x)
     for chunk in prange((count + _CHUNK - 1) // _CHUNK):
         f1, e1, f2, e2 = np.empty(d), np.empty(d), np.empty(d), np.empty(d)
         for b in range(chunk * _CHUNK, min(count, (chunk + 1) * _CHUNK)):
@@ -253,20 +253,17 @@ def closest_point(lattice, x):
             else:
                 for i in range(d):
                     point[i] = np.rint(row[i])
-    return out
 
 
 @njit(cache=True, parallel=True)
-def dither(lattice, generator, base, block_index):
-    """The dither (N, 8) of the scale blocks ``block_index``."""
+def dither(lattice, generator, base, block_index, z):
+    """The dither (N, 8) of the scale blocks ``block_index``, into ``z``."""
     count = block_index.shape[0]
-    z = np.empty((count, 8))
     for chunk in prange((count + _CHUNK - 1) // _CHUNK):
         u, v = np.empty(8), np.empty(8)
         f1, e1, f2, e2 = np.empty(8), np.empty(8), np.empty(8), np.empty(8)
         for b in range(chunk * _CHUNK, min(count, (chunk + 1) * _CHUNK)):
             _dither(lattice, generator, base, block_index[b], z[b], u, v, f1, e1, f2, e2)
-    return z
 
 
 @njit(cache=True, inline="always")
@@ -411,10 +408,9 @@ def encode(
 
 
 @njit(cache=True, parallel=True)
-def decode(lattice, generator, twice_inverse, q, base, codes, beta, block_index):
+def decode(lattice, generator, twice_inverse, q, base, codes, beta, block_index, out):
     """VoronoiCode.decode_at_scale with the dither of ``block_index``: β·(y − q·Q(y/q))."""
     count = codes.shape[0]
-    out = np.empty((count, 8))
     for chunk in prange((count + _CHUNK - 1) // _CHUNK):
         real = np.empty((9, 8))
         z, u, v, c, y, f1, e1, f2, e2 = (
@@ -431,16 +427,14 @@ def decode(lattice, generator, twice_inverse, q, base, codes, beta, block_index)
             )  # fmt: skip
             for i in range(8):
                 value[i] = value[i] * beta[b]
-    return out
 
 
 @njit(cache=True, parallel=True)
-def safe_scale_index(lattice, q, bound, betas, x):
+def safe_scale_index(lattice, q, bound, betas, x, out):
     """VoronoiCode.safe_scale_index: the first j at which Q(x/(β_j(q − 1))) = 0 on every
     sub-block with no entry beyond ``bound``; k if none."""
     count = x.shape[0]
     k = betas.shape[0]
-    out = np.empty(count, dtype=np.uint8)
     for chunk in prange((count + _CHUNK - 1) // _CHUNK):
         scaled, point = np.empty(8), np.empty(8)
         f1, e1, f2, e2 = np.empty(8), np.empty(8), np.empty(8), np.empty(8)
@@ -464,4 +458,3 @@ def safe_scale_index(lattice, q, bound, betas, x):
                     index = j
                     break
             out[b] = index
-    return out

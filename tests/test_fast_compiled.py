@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,14 @@ pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
 
 from quantmm.fast import NestedLatticeMatmul, closest_point, compiled
 from quantmm.fast.voronoi import VoronoiCode
+
+
+@pytest.fixture(autouse=True)
+def compiled_path(monkeypatch):
+    """These tests run the compiled kernels (the rest of the suite runs the NumPy code,
+    tests/conftest.py)."""
+    monkeypatch.setenv("QUANTMM_NUMBA", "1")
+    assert compiled.available()
 
 
 @pytest.fixture
@@ -33,8 +42,7 @@ def numpy_path(monkeypatch):
             assert not compiled.available()
 
         def __exit__(self, *exc):
-            monkeypatch.delenv("QUANTMM_NUMBA")
-            assert compiled.available()
+            monkeypatch.setenv("QUANTMM_NUMBA", "1")
 
     return Switch()
 
@@ -180,3 +188,51 @@ def test_a_read_only_install_loads_the_cached_kernels(tmp_path):
     assert (hits, misses) == (1, 0), result.stdout  # loaded from the cache, not compiled
     copies = list((tmp_path / f"quantmm-numba-{os.getuid()}").iterdir())
     assert any(path.name.startswith("numba_kernels.dither") for path in copies)
+
+
+def _certificate_and_path(targets) -> tuple[dict, bool]:
+    """The certificate's verdicts, checks and figures, and whether the workers ran the
+    compiled kernels (the harness then hashes numba_kernels.py among the sources)."""
+    from quantmm.conformance.harness import certify
+
+    certificate = certify(targets, seed=3, progress=None).to_json()
+    kernels_file = str(Path(compiled.__file__).with_name("numba_kernels.py"))
+    ran_compiled = [
+        target["sources"].pop(kernels_file, None) is not None for target in certificate["targets"]
+    ]
+    assert len(set(ran_compiled)) == 1
+    return {
+        key: certificate[key] for key in ("verdict", "targets", "skipped", "plan")
+    }, ran_compiled[0]
+
+
+def _nested_targets(names):
+    from quantmm.conformance.harness import builtin_targets
+
+    kernels = builtin_targets()[0]
+    chosen = [target for target in kernels if any(name in target.name for name in names)]
+    assert len(chosen) == len(names), [target.name for target in kernels]
+    return chosen
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        pytest.param(["'E8', scaling='unbiased'"], id="E8-unbiased"),
+        pytest.param(
+            ["'E8', scaling='mmse'", "'D4'", "'A2'", "'Z'", "0.6"],
+            id="every-other-nested-target",
+            marks=pytest.mark.slow,
+        ),
+    ],
+)
+def test_the_harness_gives_the_compiled_kernels_the_numpy_verdicts(monkeypatch, names):
+    """The same certificate, check by check and figure by figure, whichever path the workers
+    run (the harness passes QUANTMM_NUMBA on to them)."""
+    targets = _nested_targets(names)
+    compiled_run, ran_compiled = _certificate_and_path(targets)
+    monkeypatch.setenv("QUANTMM_NUMBA", "0")
+    numpy_run, ran_compiled_again = _certificate_and_path(targets)
+    assert (ran_compiled, ran_compiled_again) == (True, False)
+    assert compiled_run == numpy_run
+    assert compiled_run["verdict"] == "pass"
