@@ -31,12 +31,15 @@ from .lattices import Lattice, _exact_inverse
 from .lattices import lattice as code_lattice
 
 __all__ = [
+    "PACKED_DTYPES",
     "available",
     "closest_point",
     "decode",
     "dither",
     "encode",
+    "pack_codes",
     "safe_scale_index",
+    "unpack_codes",
     "warm_up",
 ]
 
@@ -84,14 +87,30 @@ def _arrays(lattice: Lattice) -> tuple[int, Sparse, Sparse]:
 
 def closest_point(x: np.ndarray, name: str) -> np.ndarray:
     """lattices.closest_point of x (…, d; float32 or float64, checked) for ``name`` in Z, D, D4,
-    A2, E8: computed in float64 and returned in x's dtype. For Z and D_d every operation is
-    exact (rounding, x − rint(x), ±1), so float64 gives the float32 computation's bits."""
+    A2, E8, in x's dtype (computed in float64, see numba_kernels.closest_point)."""
     kernels = _numba_kernels()
     lattice_id = {"Z": 0, "A2": 1, "D": 2, "D4": 2, "E8": 3}[name]
-    rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]), dtype=np.float64)
+    rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
     out = np.empty_like(rows)  # every output is allocated here, in NumPy: tracemalloc sees it
     kernels.closest_point(lattice_id, rows, out)
-    return out.astype(x.dtype, copy=False).reshape(x.shape)
+    return out.reshape(x.shape)
+
+
+#: The code dtypes the compiled packer takes (others are packed by the NumPy code).
+PACKED_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
+
+
+def pack_codes(codes: np.ndarray, radix: int, g: int, bits: int, size: int) -> np.ndarray:
+    """packing.pack_codes of checked codes (1-D, a dtype in PACKED_DTYPES) into ``size`` bytes."""
+    out = np.zeros(size, dtype=np.uint8)
+    _numba_kernels().pack_codes(np.ascontiguousarray(codes), radix, g, bits, out)
+    return out
+
+
+def unpack_codes(packed: np.ndarray, radix: int, g: int, bits: int, codes: np.ndarray) -> int:
+    """packing.unpack_codes' groups into ``codes`` (groups·g, uint8/uint16/uint32); returns
+    the number of groups holding radix^g or more."""
+    return int(_numba_kernels().unpack_codes(packed, radix, g, bits, codes))
 
 
 def warm_up() -> None:
@@ -100,10 +119,11 @@ def warm_up() -> None:
     numba is not available."""
     if not available():
         return
-    from .lattices import LATTICE_NAMES
-
-    for name in LATTICE_NAMES:
-        closest_point(np.zeros((1, {"A2": 2, "D4": 4, "E8": 8}.get(name, 2))), name)
+    for dtype in (np.float32, np.float64):
+        closest_point(np.zeros((1, 8), dtype=dtype), "E8")
+    for dtype in PACKED_DTYPES:  # codes of q <= 256 and q <= 65536, and the unpacked dtypes
+        data = pack_codes(np.zeros(16, dtype=dtype), 14, 16, 61, 8)
+        unpack_codes(data, 14, 16, 61, np.zeros(16, dtype=dtype))
     lattice = code_lattice("E8")
     index = np.zeros(1, dtype=np.int64)
     x = np.zeros((1, 8))

@@ -234,14 +234,17 @@ def _dither(lattice, generator, base, block, z, u, v, f1, e1, f2, e2):
 
 @njit(cache=True, parallel=True)
 def closest_point(lattice, x, out):
-    """lattices.closest_point of each row of x (N, d, float64) into ``out``: E8, A2, Z^d, or
-    D_d (the D4 id, any d >= 2). (Outputs are allocated by the caller, in NumPy, so that
-    tracemalloc counts them.)"""
+    """lattices.closest_point of each row of x (N, d; float32 or float64) into ``out`` (x's
+    dtype), computed in float64: E8, A2, Z^d, or D_d (the D4 id, any d >= 2). For Z and D_d
+    every operation is exact (rounding, x − rint(x), ±1), so float64 gives the float32
+    computation's bits; E8 and A2 are computed in float64 there too."""
     count, d = x.shape
     for chunk in prange((count + _CHUNK - 1) // _CHUNK):
+        row, point = np.empty(d), np.empty(d)
         f1, e1, f2, e2 = np.empty(d), np.empty(d), np.empty(d), np.empty(d)
         for b in range(chunk * _CHUNK, min(count, (chunk + 1) * _CHUNK)):
-            row, point = x[b], out[b]
+            for i in range(d):
+                row[i] = x[b, i]
             if lattice == E8:
                 _closest_e8(row, 0, point, f1, e1, f2, e2)
             elif lattice == D4:
@@ -253,6 +256,8 @@ def closest_point(lattice, x, out):
             else:
                 for i in range(d):
                     point[i] = np.rint(row[i])
+            for i in range(d):
+                out[b, i] = point[i]  # lattice points: exact in float32 in the checked range
 
 
 @njit(cache=True, parallel=True)
@@ -458,3 +463,43 @@ def safe_scale_index(lattice, q, bound, betas, x, out):
                     index = j
                     break
             out[b] = index
+
+
+@njit(cache=True)
+def pack_codes(codes, radix, g, bits, out):
+    """packing.pack_codes: groups of g codes as base-radix words of ``bits`` bits each, least
+    significant bit first, into the zeroed bytes ``out`` (a group past the end is padded with
+    zero codes)."""
+    count = codes.shape[0]
+    r = np.uint64(radix)
+    for group in range((count + g - 1) // g):
+        word = np.uint64(0)
+        for i in range(g - 1, -1, -1):  # Horner, as there: exact, radix^g <= 2^64
+            position = group * g + i
+            code = np.uint64(codes[position]) if position < count else np.uint64(0)
+            word = word * r + code
+        offset = group * bits
+        for k in range(bits):
+            if (word >> np.uint64(k)) & np.uint64(1):
+                at = offset + k
+                out[at >> 3] |= np.uint8(1 << (at & 7))
+
+
+@njit(cache=True)
+def unpack_codes(packed, radix, g, bits, codes):
+    """packing.unpack_codes: the groups of :func:`pack_codes` back into ``codes`` (groups·g);
+    returns the number of groups holding radix^g or more (a corrupt payload)."""
+    r = np.uint64(radix)
+    bad = 0
+    for group in range(codes.shape[0] // g):
+        offset = group * bits
+        word = np.uint64(0)
+        for k in range(bits - 1, -1, -1):
+            at = offset + k
+            word = (word << np.uint64(1)) | np.uint64((packed[at >> 3] >> (at & 7)) & 1)
+        for i in range(g):
+            codes[group * g + i] = word % r
+            word = word // r
+        if word != 0:
+            bad += 1
+    return bad

@@ -10,6 +10,8 @@ power of two, 61/16 = 3.8125 for radix 14 (log2 14 = 3.807), 33/7 = 4.714 for ra
 (log2 26 = 4.700). The last group is padded with zero codes.
 
 The payload container that holds packed codes next to raw fields is :mod:`quantmm.fast.payload`.
+With numba, uint8 and uint16 codes are packed, and all codes unpacked, by compiled loops
+(:mod:`quantmm.fast.compiled`) that write the same bytes.
 
 >>> import numpy as np
 >>> codes = np.array([0, 13, 5, 7, 2], dtype=np.uint8)
@@ -25,6 +27,8 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+
+from . import compiled
 
 __all__ = [
     "bits_per_code",
@@ -94,6 +98,8 @@ def pack_codes(codes: Any, radix: int) -> bytes:
         raise ValueError(
             f"codes must lie in [0, {radix}), got range [{codes.min()}, {codes.max()}]"
         )
+    if codes.dtype in compiled.PACKED_DTYPES and compiled.available():
+        return compiled.pack_codes(codes, radix, g, B, packed_bytes(radix, codes.size)).tobytes()
     groups = -(-codes.size // g)
     shifts = np.arange(B, dtype=np.uint64)
     out = np.empty(packed_bytes(radix, codes.size), dtype=np.uint8)
@@ -123,6 +129,23 @@ def unpack_codes(data: bytes, radix: int, count: int) -> np.ndarray:
     if groups * B % 8 and packed[-1] >> (groups * B % 8):
         raise ValueError("packed codes: non-zero bits after the last group (corrupt payload)")
     codes = np.empty((groups, g), dtype=np.min_scalar_type(radix - 1))
+    if compiled.available():
+        overflowing = compiled.unpack_codes(packed, radix, g, B, codes.reshape(-1))
+    else:
+        overflowing = _unpack_groups(packed, radix, g, B, codes)
+    if overflowing:
+        raise ValueError("packed codes: a group holds radix^g or more (corrupt payload)")
+    codes = codes.reshape(-1)
+    if (codes[count:] != 0).any():
+        raise ValueError("packed codes: non-zero padding (corrupt payload)")
+    return codes[:count]
+
+
+def _unpack_groups(packed: np.ndarray, radix: int, g: int, B: int, codes: np.ndarray) -> int:
+    """The groups of ``packed`` into ``codes`` (groups × g), a chunk of groups at a time;
+    returns the number of groups holding radix^g or more."""
+    groups = codes.shape[0]
+    overflowing = 0
     for start in range(0, groups, _CHUNK_GROUPS):  # chunks start on byte boundaries
         stop = min(start + _CHUNK_GROUPS, groups)
         chunk_bytes = packed[start * B // 8 : -(-stop * B // 8)]
@@ -134,9 +157,5 @@ def unpack_codes(data: bytes, radix: int, count: int) -> np.ndarray:
         for i in range(g):
             codes[start:stop, i] = words % np.uint64(radix)
             words = words // np.uint64(radix)
-        if (words != 0).any():
-            raise ValueError("packed codes: a group holds radix^g or more (corrupt payload)")
-    codes = codes.reshape(-1)
-    if (codes[count:] != 0).any():
-        raise ValueError("packed codes: non-zero padding (corrupt payload)")
-    return codes[:count]
+        overflowing += int(np.count_nonzero(words))
+    return overflowing

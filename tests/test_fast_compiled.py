@@ -21,6 +21,7 @@ import pytest
 pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
 
 from quantmm.fast import NestedLatticeMatmul, closest_point, compiled
+from quantmm.fast.packing import pack_codes, unpack_codes
 from quantmm.fast.voronoi import VoronoiCode
 
 
@@ -236,3 +237,26 @@ def test_the_harness_gives_the_compiled_kernels_the_numpy_verdicts(monkeypatch, 
     assert (ran_compiled, ran_compiled_again) == (True, False)
     assert compiled_run == numpy_run
     assert compiled_run["verdict"] == "pass"
+
+
+@pytest.mark.parametrize("radix", [2, 3, 14, 16, 26, 255, 256, 300, 65536])
+@pytest.mark.parametrize("count", [1, 15, 16, 17, 1000])
+def test_packing_is_bit_identical(numpy_path, radix, count):
+    dtype = np.uint8 if radix <= 256 else np.uint16
+    codes = np.random.default_rng(radix + count).integers(0, radix, size=count).astype(dtype)
+    codes[: min(count, 3)] = radix - 1  # the largest code in the first group
+    data = pack_codes(codes, radix)
+    unpacked = unpack_codes(data, radix, count)
+    with numpy_path:
+        assert pack_codes(codes, radix) == data
+        expected = unpack_codes(data, radix, count)
+    assert same_bits(unpacked, expected) and same_bits(unpacked.astype(dtype), codes)
+
+
+def test_corrupt_packed_codes_are_refused_as_before(numpy_path):
+    # radix 14: a group of 16 codes in 61 bits; all ones is 2^61 − 1 > 14^16 − 1
+    data = b"\xff" * 7 + b"\x1f"
+    with pytest.raises(ValueError, match=r"a group holds radix\^g or more"):
+        unpack_codes(data, 14, 16)
+    with numpy_path, pytest.raises(ValueError, match=r"a group holds radix\^g or more"):
+        unpack_codes(data, 14, 16)
