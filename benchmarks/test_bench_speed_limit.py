@@ -1,4 +1,4 @@
-"""The fast path against the speed limit: each figure is a ratio to a baseline timed in the same run.
+"""The fast path against the speed limit: each figure is a ratio to a baseline timed in one run.
 
     .venv/bin/pytest benchmarks/test_bench_speed_limit.py -p no:cacheprovider -s
 
