@@ -111,3 +111,21 @@ def test_the_printed_reproduction_runs_and_shows_the_failure(capsys):
     exec(compile(reproduction.reproduction, "<reproduction>", "exec"), {})
     printed = float(capsys.readouterr().out.strip())
     assert printed > 3.9
+
+
+def test_an_unbiased_kernel_on_tiny_matrices_is_not_called_constant():
+    """Run seed 683842539153619069 draws a guarantee pair with entries near 1e-68 and 1e-121:
+    AᵀB is near 1e-188, and the standard deviation over seeds, whose squares are near 1e-378,
+    underflowed to 0, so the honest unbiased E8 kernel was failed as "ignores the seed" (the
+    README's main job, which draws its seed, failed once in this way). The check now works in
+    units of a power of two near max |A|ᵀ|B|."""
+    target = next(
+        target
+        for target in builtin_targets()[0]
+        if "'E8'" in target.name and "unbiased" in target.name
+    )
+    certificate = certify(
+        [target], seed=683842539153619069, checks=["claimed_guarantees"], progress=None
+    )
+    result = check_target(certificate.targets[0], "claimed_guarantees")
+    assert result.verdict == PASS, certificate.report()
