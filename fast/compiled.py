@@ -89,7 +89,7 @@ def closest_point(x: np.ndarray, name: str) -> np.ndarray:
     """lattices.closest_point of x (…, d; float32 or float64, checked) for ``name`` in Z, D, D4,
     A2, E8, in x's dtype (computed in float64, see numba_kernels.closest_point)."""
     kernels = _numba_kernels()
-    lattice_id = {"Z": 0, "A2": 1, "D": 2, "D4": 2, "E8": 3}[name]
+    lattice_id = _LATTICE_IDS["D4" if name == "D" else name]  # D4's kernel takes any D_d
     rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
     out = np.empty_like(rows)  # every output is allocated here, in NumPy: tracemalloc sees it
     kernels.closest_point(lattice_id, rows, out)
@@ -129,12 +129,10 @@ def warm_up() -> None:
     x = np.zeros((1, 8))
     dither(lattice, 0, 2, index)
     safe_scale_index(lattice, 14, (1.0,), x)
-    for q in (14, 300):  # uint8 and uint16 codes
-        codes, _, _ = encode(
-            lattice, q, (1.0,), 0, 2, x, index, None, np.uint8 if q < 256 else np.uint16
-        )
-        encode(lattice, q, (1.0,), 0, 2, x, index, np.zeros(1, np.uint8), codes.dtype)
-        decode(lattice, q, 0, 2, codes, np.ones(1), index)
+    # one signature each: the kernels take every q's codes as uint16
+    codes, _, _ = encode(lattice, 14, (1.0,), 0, 2, x, index, None, np.uint8)
+    encode(lattice, 14, (1.0,), 0, 2, x, index, np.zeros(1, np.uint8), np.uint8)
+    decode(lattice, 14, 0, 2, codes, np.ones(1), index)
 
 
 def dither(lattice: Lattice, seed: int, stream: int, block_index: np.ndarray) -> np.ndarray:

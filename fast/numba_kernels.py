@@ -63,7 +63,6 @@ _IMPLEMENTATION = getattr(caching, "CacheImpl", None) or caching._CacheImpl
 if _ReadOnlyTreeLocator not in _IMPLEMENTATION._locator_classes:
     _IMPLEMENTATION._locator_classes.insert(0, _ReadOnlyTreeLocator)
 
-BLOCK = 8
 _SQRT3 = float(np.sqrt(3.0))
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
