@@ -45,6 +45,11 @@ indices inside the matrix and increasing, exponents in [1, 255]) and raises
 column in power-of-two pieces (the sums over a column are then combined in exactly the order of
 :func:`~quantmm.fast.backend.ordered_sum`, so the bytes do not depend on the chunking): the
 temporaries stay near the input's size; a single column is rotated whole, in float64.
+A ``dask.array`` A (or B) is encoded out of core: one task per chunk of whole columns (row
+chunks are joined first, since the rotation mixes a column's rows), on whatever Dask scheduler
+is active, and only the chunks' codes and side values are gathered. Block indices, so dithers
+and escapes, are those of the whole matrix: the bytes are the in-memory ones, and bad input
+raises the in-memory error.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -127,6 +132,23 @@ def _side_field(values: np.ndarray) -> np.ndarray:
 def _escape_dtype(blocks: int) -> str:
     """The dtype of the escape block indices: 32-bit while the block count allows it."""
     return "<u4" if blocks < 2**32 else "<u8"
+
+
+def _is_dask_array(x: Any) -> bool:
+    """True for a ``dask.array.Array`` (recognised without importing Dask)."""
+    return type(x).__module__.split(".")[0] == "dask" and hasattr(x, "to_delayed")
+
+
+def _encode_chunk(kernel: NestedLatticeMatmul, chunk: Any, first_column: int, name: str, side: str):
+    """One Dask task of :meth:`NestedLatticeMatmul._encode_dask`: the encoding of the column
+    chunk, or only its count of NaN/infinite entries when it has any (the error then names the
+    whole matrix's count, as in memory)."""
+    host = to_numpy(chunk)
+    bad = int(host.size - np.count_nonzero(np.isfinite(host)))
+    if bad:
+        return {"nonfinite": bad}
+    chunk = validated_array(chunk, name, ndim=2, xp=kernel.xp)
+    return kernel._encode_columns(chunk, first_column, name, side)
 
 
 def _code_rate(q: int, k: int) -> float:
@@ -241,14 +263,60 @@ class NestedLatticeMatmul:
         return self._encode(B, "B", "b")
 
     def _encode(self, matrix: Any, name: str, side: str) -> bytes:
+        if _is_dask_array(matrix):
+            return self._encode_dask(matrix, name, side)
+        matrix = validated_array(matrix, name, ndim=2, xp=self.xp)
+        n, columns = matrix.shape
+        return self._payload(side, n, columns, [self._encode_columns(matrix, 0, name, side)])
+
+    def _encode_dask(self, matrix: Any, name: str, side: str) -> bytes:
+        """The payload of a ``dask.array`` A, column chunk by column chunk (out of core): each
+        chunk of full columns is encoded by its own task on the active Dask scheduler and only
+        the chunks' codes and side values, a payload's worth, are gathered. The bytes are those
+        of the same matrix in memory, and bad input raises the same error."""
+        import dask
+
+        if matrix.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name} must have dtype float32 or float64, got {matrix.dtype}")
+        if matrix.ndim != 2:
+            raise ValueError(
+                f"{name} must be a 2-dimensional array, got shape {tuple(matrix.shape)}"
+            )
+        if any(math.isnan(extent) for extent in matrix.shape):
+            raise ValueError(
+                f"{name} must have a known shape (call compute_chunk_sizes()), got "
+                f"{tuple(matrix.shape)}"
+            )
+        n, columns = (int(extent) for extent in matrix.shape)
+        if n == 0 or columns == 0:
+            raise ValueError(f"{name} must not be empty, got shape {(n, columns)}")
+        matrix = matrix.rechunk({0: -1})  # a task needs whole columns (the rotation mixes rows)
+        starts = np.cumsum((0, *matrix.chunks[1]))[:-1]
+        tasks = [
+            dask.delayed(_encode_chunk, pure=False)(self, chunk, int(first), name, side)
+            for chunk, first in zip(matrix.to_delayed()[0], starts, strict=True)
+        ]
+        parts = dask.compute(*tasks)
+        bad = sum(part["nonfinite"] for part in parts)
+        if bad:
+            raise ValueError(
+                f"{name} must be finite: {bad} of its {n * columns} entries are NaN or infinite"
+            )
+        return self._payload(side, n, columns, parts)
+
+    def _encode_columns(self, matrix: Any, first_column: int, name: str, side: str) -> dict:
+        """Steps 1–5 of the module docstring for the checked columns ``matrix`` (n×w), which are
+        columns ``first_column``… of the whole matrix (block indices, so dithers and escapes,
+        are those of the whole). Returns the chunk's means, weights, codes and scale indices and
+        its escapes (global block indices), as NumPy arrays."""
         xp = self.xp
-        matrix = validated_array(matrix, name, ndim=2, xp=xp)
         n, columns = matrix.shape
         padded = BLOCK * -(-n // BLOCK)
         kept = self._kept(padded)
         rotation = RandomizedHadamard(padded, self.seed)
         code = self._code(side)
         blocks_per_column = kept // BLOCK
+        offset = first_column * blocks_per_column  # the chunk's first block in the whole
         means = xp.zeros(columns, dtype=xp.float64)
         weights = xp.zeros(columns, dtype=xp.float64)
         code_dtype = xp.uint8 if self.q <= 256 else xp.uint16
@@ -289,12 +357,13 @@ class NestedLatticeMatmul:
             for first_row in range(0, kept, rows):
                 piece = x[first_row : first_row + rows]
                 index = (
-                    xp.arange(start, stop, dtype=xp.int64)[:, None] * blocks_per_column
+                    xp.arange(first_column + start, first_column + stop, dtype=xp.int64)[:, None]
+                    * blocks_per_column
                     + first_row // BLOCK
                     + xp.arange(piece.shape[0] // BLOCK, dtype=xp.int64)[None, :]
                 ).reshape(-1)
                 decoded, escaped = self._encode_blocks(
-                    code, piece.T.reshape(-1, BLOCK), index, codes, scale_index
+                    code, piece.T.reshape(-1, BLOCK), index, offset, codes, scale_index
                 )
                 if escaped is not None:
                     escape_blocks.append(escaped[0])
@@ -309,27 +378,44 @@ class NestedLatticeMatmul:
             else:
                 weights[start:stop] = _side_value(xp, norm)
             del x, piece
+        return {
+            "nonfinite": 0,
+            "means": to_numpy(means),
+            "weights": to_numpy(weights),
+            "codes": to_numpy(codes),
+            "scale_index": to_numpy(scale_index),
+            "escape_blocks": np.concatenate([np.zeros(0, np.int64), *escape_blocks]),
+            "escape_exponents": np.concatenate([np.zeros(0, np.uint8), *escape_exponents]),
+        }
+
+    def _payload(self, side: str, n: int, columns: int, parts: Sequence[dict]) -> bytes:
+        """The payload of the column chunks ``parts`` (from :meth:`_encode_columns`, in column
+        order)."""
+        kept = self._kept(BLOCK * -(-n // BLOCK))
+
+        def joined(label: str) -> np.ndarray:
+            return np.concatenate([part[label] for part in parts])
+
         fields: dict[str, tuple[np.ndarray, int | None]] = {
-            "means": (_side_field(to_numpy(means)), None),
-            "weights": (_side_field(to_numpy(weights)), None),
-            "codes": (to_numpy(codes).reshape(-1), self.q),
+            "means": (_side_field(joined("means")), None),
+            "weights": (_side_field(joined("weights")), None),
+            "codes": (joined("codes").reshape(-1), self.q),
         }
         if len(self.betas) > 1:
-            fields["scale_index"] = (to_numpy(scale_index), len(self.betas))
-        escape_dtype = np.dtype(_escape_dtype(columns * blocks_per_column))
-        escaped = np.concatenate([np.zeros(0, np.int64), *escape_blocks])
+            fields["scale_index"] = (joined("scale_index"), len(self.betas))
+        escape_dtype = np.dtype(_escape_dtype(columns * (kept // BLOCK)))
+        escaped = joined("escape_blocks")
         order = np.argsort(escaped, kind="stable")
         fields["escape_blocks"] = (escaped[order].astype(escape_dtype), None)
-        exponents = np.concatenate([np.zeros(0, np.uint8), *escape_exponents])
-        fields["escape_exponents"] = (exponents[order], None)
+        fields["escape_exponents"] = (joined("escape_exponents")[order], None)
         meta = {"config": self._config(), "side": side, "n": n, "columns": columns, "kept": kept}
         return pack_payload(_KIND, meta, fields)
 
-    def _encode_blocks(self, code, blocks, index, codes, scale_index):
+    def _encode_blocks(self, code, blocks, index, offset, codes, scale_index):
         """Encode scale blocks (N, 8) named ``index``: their codes and scale indices are written
-        into ``codes`` and ``scale_index``; returns the decoded blocks x̂ (N, 8) as the decoder
-        will compute them (from the encoder's own overload check: nothing is decoded twice), and
-        the escapes (block indices and exponents, on the host) or None."""
+        into ``codes`` and ``scale_index`` at ``index − offset``; returns the decoded blocks x̂
+        (N, 8) as the decoder will compute them (from the encoder's own overload check: nothing
+        is decoded twice), and the escapes (block indices and exponents, on the host) or None."""
         xp = self.xp
         if self.scaling == "mmse":
             words = code.encode(blocks, index)
@@ -353,8 +439,8 @@ class NestedLatticeMatmul:
             values[where] = escaped_values
             block_scale[where] = self.betas[-1] * xp.asarray(2.0 ** exponents.astype(float))
             escaped = (to_numpy(index[where]), exponents)
-        codes[index] = block_codes
-        scale_index[index] = xp.where(overloaded, 0, words.scale_index)
+        codes[index - offset] = block_codes
+        scale_index[index - offset] = xp.where(overloaded, 0, words.scale_index)
         return values * block_scale[:, None], escaped
 
     def _alignment_sums(self, decoded: Any, x: Any) -> Any:
