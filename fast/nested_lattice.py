@@ -136,7 +136,7 @@ def _escape_dtype(blocks: int) -> str:
 
 def _is_dask_array(x: Any) -> bool:
     """True for a ``dask.array.Array`` (recognised without importing Dask)."""
-    return type(x).__module__.split(".")[0] == "dask" and hasattr(x, "to_delayed")
+    return type(x).__module__.startswith("dask.array") and hasattr(x, "to_delayed")
 
 
 def _encode_chunk(kernel: NestedLatticeMatmul, chunk: Any, first_column: int, name: str, side: str):

@@ -305,6 +305,36 @@ def _decode_block(
 
 
 @njit(cache=True, inline="always")
+def _has_zero(z):
+    """Whether the dither z has an entry ±0 (then :func:`_decode_point` is not used)."""
+    for i in range(8):
+        if z[i] == 0.0:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _decode_point(lattice, generator, q, codes, z, gc, y, wrapped_point, f1, e1, f2, e2):
+    """The decoder's point t̂ = G·c − q·Q(y/q), y = (G·c − z)/q, into ``gc`` (E8, D4 and Z, a
+    dither with no zero entry; returns nothing).
+
+    This is :func:`_decode_block` without the wrapped point's coordinates and the second G·:
+    G·c is exact (integer codes times G's entries, integers and halves, far below 2^53), Q(y/q)
+    is a point of integers or halves and q·Q(y/q) is exact, so G·c − q·Q(y/q) is exactly the
+    lattice point G·(c − q·G⁻¹Q(y/q)) that _decode_block computes from the coordinates. The
+    value t̂ − z then has its bits too, but for the sign of a zero t̂ entry, which only shows
+    when z's entry is 0: callers use _decode_block for such a dither."""
+    for i in range(8):
+        y[i] = np.float64(codes[i])
+    _generate(generator, y, gc)
+    for i in range(8):
+        y[i] = (gc[i] - z[i]) / q
+    _closest(lattice, y, wrapped_point, f1, e1, f2, e2)
+    for i in range(8):
+        gc[i] = gc[i] - q * wrapped_point[i]
+
+
+@njit(cache=True, inline="always")
 def _encode_block(
     lattice,
     generator,
@@ -342,6 +372,16 @@ def _encode_block(
     _coordinates(lattice, v, twice_inverse, coordinates, point, f1, e1, f2, e2)
     for i in range(8):
         codes[i] = coordinates[i] % q
+    if lattice != A2 and not _has_zero(z):  # the overload check on points (_decode_point)
+        if outside:
+            return False
+        _decode_point(lattice, generator, q, codes, z, c, y, wrapped_point, f1, e1, f2, e2)
+        for i in range(8):
+            if c[i] != point[i]:
+                return False
+        for i in range(8):
+            value[i] = point[i] - z[i]
+        return True
     _decode_block(
         lattice,
         generator,
@@ -425,6 +465,11 @@ def decode(lattice, generator, twice_inverse, q, base, codes, beta, block_index,
         for b in range(chunk * _CHUNK, min(count, (chunk + 1) * _CHUNK)):
             _dither(lattice, generator, base, block_index[b], z, u, v, f1, e1, f2, e2)
             value = out[b]
+            if lattice != A2 and not _has_zero(z):
+                _decode_point(lattice, generator, q, codes[b], z, c, y, u, f1, e1, f2, e2)
+                for i in range(8):
+                    value[i] = (c[i] - z[i]) * beta[b]
+                continue
             _decode_block(
                 lattice, generator, twice_inverse, q, codes[b], z, coordinates, value, c, y, u,
                 wrapped, f1, e1, f2, e2,
@@ -464,41 +509,58 @@ def safe_scale_index(lattice, q, bound, betas, x, out):
             out[b] = index
 
 
-@njit(cache=True)
+_GROUPS = 1024  # groups per parallel task of the packers: a multiple of 8, so a task's bits start
+# on a byte boundary and no two tasks share a byte
+
+
+@njit(cache=True, parallel=True)
 def pack_codes(codes, radix, g, bits, out):
     """packing.pack_codes: groups of g codes as base-radix words of ``bits`` bits each, least
     significant bit first, into the zeroed bytes ``out`` (a group past the end is padded with
-    zero codes)."""
+    zero codes). Each word is written a byte's worth of bits at a time."""
     count = codes.shape[0]
     r = np.uint64(radix)
-    for group in range((count + g - 1) // g):
-        word = np.uint64(0)
-        for i in range(g - 1, -1, -1):  # Horner, as there: exact, radix^g <= 2^64
-            position = group * g + i
-            code = np.uint64(codes[position]) if position < count else np.uint64(0)
-            word = word * r + code
-        offset = group * bits
-        for k in range(bits):
-            if (word >> np.uint64(k)) & np.uint64(1):
-                at = offset + k
-                out[at >> 3] |= np.uint8(1 << (at & 7))
+    groups = (count + g - 1) // g
+    for task in prange((groups + _GROUPS - 1) // _GROUPS):
+        for group in range(task * _GROUPS, min(groups, (task + 1) * _GROUPS)):
+            word = np.uint64(0)
+            for i in range(g - 1, -1, -1):  # Horner, as there: exact, radix^g <= 2^64
+                position = group * g + i
+                code = np.uint64(codes[position]) if position < count else np.uint64(0)
+                word = word * r + code
+            k = 0
+            while k < bits:
+                at = group * bits + k
+                shift = at & 7
+                take = min(8 - shift, bits - k)
+                piece = (word >> np.uint64(k)) & ((np.uint64(1) << np.uint64(take)) - np.uint64(1))
+                out[at >> 3] |= np.uint8(piece << np.uint64(shift))
+                k += take
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def unpack_codes(packed, radix, g, bits, codes):
     """packing.unpack_codes: the groups of :func:`pack_codes` back into ``codes`` (groups·g);
     returns the number of groups holding radix^g or more (a corrupt payload)."""
     r = np.uint64(radix)
+    groups = codes.shape[0] // g
     bad = 0
-    for group in range(codes.shape[0] // g):
-        offset = group * bits
-        word = np.uint64(0)
-        for k in range(bits - 1, -1, -1):
-            at = offset + k
-            word = (word << np.uint64(1)) | np.uint64((packed[at >> 3] >> (at & 7)) & 1)
-        for i in range(g):
-            codes[group * g + i] = word % r
-            word = word // r
-        if word != 0:
-            bad += 1
+    for task in prange((groups + _GROUPS - 1) // _GROUPS):
+        for group in range(task * _GROUPS, min(groups, (task + 1) * _GROUPS)):
+            word = np.uint64(0)
+            k = 0
+            while k < bits:
+                at = group * bits + k
+                shift = at & 7
+                take = min(8 - shift, bits - k)
+                piece = (np.uint64(packed[at >> 3]) >> np.uint64(shift)) & (
+                    (np.uint64(1) << np.uint64(take)) - np.uint64(1)
+                )
+                word = word | (piece << np.uint64(k))
+                k += take
+            for i in range(g):
+                codes[group * g + i] = word % r
+                word = word // r
+            if word != 0:
+                bad += 1
     return bad

@@ -248,7 +248,8 @@ def test_the_harness_gives_the_compiled_kernels_the_numpy_verdicts(monkeypatch, 
 
 
 @pytest.mark.parametrize("radix", [2, 3, 14, 16, 26, 255, 256, 300, 65536])
-@pytest.mark.parametrize("count", [1, 15, 16, 17, 1000])
+# 100003 codes: more groups than one parallel task of the compiled packers packs (1024)
+@pytest.mark.parametrize("count", [1, 15, 16, 17, 1000, 100_003])
 def test_packing_is_bit_identical(numpy_path, radix, count):
     dtype = np.uint8 if radix <= 256 else np.uint16
     codes = np.random.default_rng(radix + count).integers(0, radix, size=count).astype(dtype)
@@ -268,3 +269,15 @@ def test_corrupt_packed_codes_are_refused_as_before(numpy_path):
         unpack_codes(data, 14, 16)
     with numpy_path, pytest.raises(ValueError, match=r"a group holds radix\^g or more"):
         unpack_codes(data, 14, 16)
+
+
+def test_a_corrupt_group_in_a_later_parallel_task_is_refused(numpy_path):
+    """Group 2000 of 3000 (the second task of the compiled unpacker) set to all ones."""
+    data = bytearray(pack_codes(np.zeros(16 * 3000, dtype=np.uint8), 14))
+    first_bit = 2000 * 61
+    for bit in range(first_bit, first_bit + 61):
+        data[bit >> 3] |= 1 << (bit & 7)
+    with pytest.raises(ValueError, match=r"a group holds radix\^g or more"):
+        unpack_codes(bytes(data), 14, 16 * 3000)
+    with numpy_path, pytest.raises(ValueError, match=r"a group holds radix\^g or more"):
+        unpack_codes(bytes(data), 14, 16 * 3000)
