@@ -2,11 +2,13 @@
 
 :class:`~quantmm.fast.voronoi.VoronoiCode` runs its dither, first-fit and given-scale encoders,
 decoder and safe-scale selection through these kernels when its arrays are NumPy arrays and
-numba is installed (``pip install "quantmm[fast]"``); otherwise, and on CuPy, it runs the
-vectorized NumPy/CuPy code. The two paths give the same bits: every operation is the vectorized
-code's, one block at a time (:mod:`quantmm.fast.numba_kernels`), and the tests compare them bit
-for bit. Setting the environment variable ``QUANTMM_NUMBA=0`` turns the compiled path off (to
-time or debug the vectorized one).
+numba is installed (``pip install "quantmm[fast]"``); otherwise it runs the vectorized NumPy
+code. CuPy arrays take the vectorized CuPy code, or, with ``QUANTMM_CUDA_KERNELS=1``, the same
+algorithm as CUDA kernels (:mod:`quantmm.fast.cuda_kernels`). The compiled and vectorized paths
+give the same bits: every operation is the vectorized code's, one block at a time
+(:mod:`quantmm.fast.numba_kernels`), and the tests compare them bit for bit. Setting the
+environment variable ``QUANTMM_NUMBA=0`` turns the compiled path off (to time or debug the
+vectorized one).
 
 The compiled encoder does in one pass what the vectorized one does in several: it generates a
 block's dither once, runs the encoder and the exact overload check (which decodes the block)

@@ -317,13 +317,15 @@ def closest_point(x: Any, lattice: str) -> Any:
     >>> closest_point(np.array([[0.3, 0.4], [0.5, 0.8]]), "A2").round(6).tolist()
     [[0.0, 0.0], [0.5, 0.866025]]
     """
-    from . import compiled
+    from . import compiled, cuda_kernels
 
     name = _canonical(lattice)
     x = _checked(x, name)
     xp = array_module(x)
     if xp is np and compiled.available():
         return compiled.closest_point(x, name)
+    if xp is not np and cuda_kernels.available():
+        return cuda_kernels.kernels().closest_point(x, name)
     return _closest(xp, x, name)
 
 

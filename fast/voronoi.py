@@ -50,11 +50,21 @@ from typing import Any
 
 import numpy as np
 
-from . import compiled
+from . import compiled, cuda_kernels
 from .backend import array_module, validated_array
 from .counter_random import STREAM_DITHER_A, uniform, validated_seed
 from .lattices import Lattice, _closest, _coordinates
 from .lattices import lattice as code_lattice
+
+
+def _block_kernels(xp: Any) -> Any:
+    """The one-pass block kernels for arrays of ``xp``, or None for the vectorized code: the
+    numba kernels (:mod:`quantmm.fast.compiled`) on NumPy, the CUDA ones
+    (:mod:`quantmm.fast.cuda_kernels`, opt-in) on CuPy. Both have compiled's signatures."""
+    if xp is np:
+        return compiled if compiled.available() else None
+    return cuda_kernels.kernels() if cuda_kernels.available() else None
+
 
 __all__ = ["BLOCK", "OverloadError", "VoronoiCode", "VoronoiCodewords"]
 
@@ -158,9 +168,10 @@ class VoronoiCode:
     def dither(self, block_index: Any) -> Any:
         """The dither of the given scale blocks, shape (N, 8), float64, on block_index's module."""
         xp = array_module(block_index)
-        if xp is np and compiled.available():
-            index = np.ascontiguousarray(block_index, dtype=np.int64)
-            return compiled.dither(self.lattice, self.seed, self.stream, index)
+        kernels = _block_kernels(xp)
+        if kernels is not None:
+            index = xp.ascontiguousarray(block_index, dtype=xp.int64)
+            return kernels.dither(self.lattice, self.seed, self.stream, index)
         d = self.lattice.dimension
         coordinate = xp.arange(BLOCK, dtype=xp.int64)[None, :]
         u = uniform(xp, self.seed, self.stream, (block_index[:, None], coordinate))
@@ -237,8 +248,9 @@ class VoronoiCode:
             if x.shape[0] and int(scale_index.max()) >= k:
                 raise ValueError(f"scale_index must lie in [0, {k})")
             chosen = scale_index.astype(xp.uint8)
-        if xp is np and compiled.available():
-            codes, scale_index, values = compiled.encode(
+        kernels = _block_kernels(xp)
+        if kernels is not None:
+            codes, scale_index, values = kernels.encode(
                 self.lattice, self.q, self.betas, self.seed, self.stream, x, index, chosen,
                 self._code_dtype(xp),
             )  # fmt: skip
@@ -284,8 +296,9 @@ class VoronoiCode:
         still meet a tie in the decoder; the encoder's exact check flags such a block.)
         """
         xp = array_module(x)
-        if xp is np and compiled.available():
-            return compiled.safe_scale_index(self.lattice, self.q, self.betas, x)
+        kernels = _block_kernels(xp)
+        if kernels is not None:
+            return kernels.safe_scale_index(self.lattice, self.q, self.betas, x)
         d = self.lattice.dimension
         sub = x.reshape(x.shape[0], BLOCK // d, d)
         scale_index = xp.full(x.shape[0], self.scales, dtype=xp.uint8)
@@ -309,10 +322,11 @@ class VoronoiCode:
 
     def decode_blocks(self, codes: Any, beta: Any, block_index: Any) -> Any:
         """:meth:`decode_at_scale` with the dither of the blocks ``block_index`` (N int64),
-        β (N,): in one compiled pass where numba is available (:mod:`quantmm.fast.compiled`)."""
+        β (N,): in one compiled pass where a block kernel runs (:func:`_block_kernels`)."""
         xp = array_module(codes)
-        if xp is np and compiled.available():
-            return compiled.decode(
+        kernels = _block_kernels(xp)
+        if kernels is not None:
+            return kernels.decode(
                 self.lattice, self.q, self.seed, self.stream, codes, beta, block_index
             )
         return self.decode_at_scale(codes, beta, self.dither(block_index))
