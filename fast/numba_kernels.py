@@ -5,6 +5,9 @@ with no temporary larger than a block. Every floating-point operation is the one
 in :mod:`quantmm.fast.lattices` and :mod:`quantmm.fast.voronoi` performs, in the same order and
 with the same operands (numba keeps IEEE semantics: no fast-math, no fused multiply-add), so the
 results are bit-identical to it; ``tests/test_fast_compiled.py`` checks that on every lattice.
+One shortcut is not the NumPy code's route: the decoder and the encoder's overload check work on
+lattice points instead of coordinates (:func:`_decode_point`), a computation exact at every step,
+so it has the same bits. fast/voronoi_kernels.cu is this module's algorithm in CUDA C++.
 
 Lattice ids: 0 = Z (d = 1), 1 = A2, 2 = D4, 3 = E8.
 
