@@ -609,3 +609,73 @@ def test_codebook_command_rejects_bad_input_on_one_line(args, words):
     assert len(lines) == 1 and lines[0].startswith("quantmm: error:")
     for word in words:
         assert word in lines[0]
+
+
+# -- parsing as a new user expects -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("value", "gamma", "--digits", "40", "rate=2"),
+        ("value", "--digits", "40", "gamma", "rate=2"),
+        ("value", "gamma", "rate=2", "--digits", "40"),
+    ],
+    ids=["option-between", "option-first", "option-last"],
+)
+def test_options_and_parameters_may_come_in_any_order(args):
+    """Expected: the Python API's value (plumbing only)."""
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(to_decimal(quantmm.gamma(2, digits=40), 40))
+
+
+def test_table_and_codebook_take_options_between_parameters():
+    table = run_cli("table", "gamma", "--rates", "1:2:1", "--digits", "10")
+    between = run_cli("table", "--digits", "10", "gamma", "--rates", "1:2:1")
+    assert table.returncode == between.returncode == 0, table.stderr + between.stderr
+    assert table.stdout == between.stdout
+    book = run_cli("codebook", "design=uniform", "--digits", "12", "rho=0", "levels=2")
+    assert book.returncode == 0, book.stderr
+    assert json.loads(book.stdout)["digits"] == 12
+
+
+@pytest.mark.parametrize(
+    ("args", "refused"),
+    [
+        (("experiment", "lattice-gap", "--output", "x.png"), "--output"),  # not --output-dir
+        (("certify", "--built"), "--built"),  # not --builtin
+        (("value", "gamma", "rate=1", "--dig", "20"), "--dig"),  # not --digits
+    ],
+    ids=["output-is-not-output-dir", "built-is-not-builtin", "dig-is-not-digits"],
+)
+def test_an_abbreviated_option_is_refused_not_guessed(args, refused):
+    result = run_cli(*args)
+    assert result.returncode == EXIT_BAD_INPUT
+    assert f"unrecognized arguments: {refused}" in result.stderr
+    assert not (Path(tempfile.gettempdir()) / "x.png").exists()  # no folder made of the name
+
+
+def _subcommands() -> dict:
+    import argparse
+
+    from quantmm.cli import _parser
+
+    parser = _parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+@pytest.mark.parametrize("name", sorted(_subcommands()))
+def test_help_explains_every_option_and_names_its_default(name):
+    """Every option has a help text; one with a default other than None/False shows it."""
+    parser = _subcommands()[name]
+    text = " ".join(parser.format_help().split())
+    for action in parser._actions:
+        if not action.option_strings or action.dest == "help":
+            continue
+        assert action.help, f"quantmm {name} {action.option_strings[0]} has no help text"
+        if action.default not in (None, False) and not isinstance(action.default, bool):
+            assert "default" in " ".join(action.help.split()) or f"(default: {action.default})" in (
+                text
+            ), f"quantmm {name} --help does not name the default of {action.option_strings[0]}"
