@@ -248,11 +248,14 @@ class Certificate:
             raise ValueError("the certificate's verdict does not match its checks")
         return certificate
 
+    def json_text(self) -> str:
+        """The certificate as indented JSON (non-finite numbers as strings)."""
+        return json.dumps(plain(self.to_json()), indent=2, sort_keys=False, allow_nan=False)
+
     def write(self, path: str | Path) -> None:
-        """Write the certificate as indented JSON (UTF-8; non-finite numbers as strings),
-        atomically (:mod:`quantmm.atomic`): the file is complete or absent, never torn."""
-        text = json.dumps(plain(self.to_json()), indent=2, sort_keys=False, allow_nan=False)
-        atomic_write_text(path, text + "\n")  # a temporary file, then renamed: never torn
+        """Write :meth:`json_text` (UTF-8) atomically (:mod:`quantmm.atomic`): the file is
+        complete or absent, never torn."""
+        atomic_write_text(path, self.json_text() + "\n")  # a temporary file, then renamed
 
     @classmethod
     def read(cls, path: str | Path) -> Certificate:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from quantmm._version import __version__
 
-CITE_FORMATS = ("text", "bibtex")
+CITE_FORMATS = ("text", "bibtex", "json")
 
 _TEXT = f"""\
 O. Ordentlich and Y. Polyanskiy, "Optimal Quantization for Matrix Multiplication,"
@@ -57,14 +59,54 @@ _BIBTEX = f"""\
 }}"""
 
 
+#: The same references as data (``quantmm cite --format json``), in the order of the text.
+REFERENCES = (
+    {
+        "key": "ordentlich2024optimal",
+        "authors": ["Or Ordentlich", "Yury Polyanskiy"],
+        "title": "Optimal Quantization for Matrix Multiplication",
+        "year": 2024,
+        "arxiv": "2410.13780",
+    },
+    {
+        "key": "savkin2025nestquant",
+        "authors": ["Semyon Savkin", "Eitan Porat", "Or Ordentlich", "Yury Polyanskiy"],
+        "title": "NestQuant: Nested Lattice Quantization for Matrix Products and LLMs",
+        "year": 2025,
+        "venue": "Proceedings of the 42nd International Conference on Machine Learning (ICML), "
+        "PMLR 267, pp. 53042-53062",
+        "arxiv": "2502.09720",
+    },
+    {
+        "key": "ang2026optimal",
+        "authors": ["Calvin Ang", "Sungyoon Kim", "Mert Pilanci"],
+        "title": "Optimal Scalar Quantization for Matrix Multiplication: Closed-Form Density and "
+        "Phase Transition",
+        "year": 2026,
+        "arxiv": "2603.19559",
+    },
+    {
+        "key": "quantmm",
+        "authors": ["The quantmm developers"],
+        "title": "quantmm: a numerical reference for quantized matrix multiplication",
+        "year": 2026,
+        "version": __version__,
+    },
+)
+
+
 def citation(cite_format: str = "text") -> str:
-    """The references in ``cite_format`` ``text`` or ``bibtex``.
+    """The references in ``cite_format`` ``text``, ``bibtex`` or ``json``.
 
     >>> citation("bibtex").count("@")
     4
+    >>> [entry["key"] for entry in json.loads(citation("json"))][:2]
+    ['ordentlich2024optimal', 'savkin2025nestquant']
     """
     if cite_format == "text":
         return _TEXT
     if cite_format == "bibtex":
         return _BIBTEX
+    if cite_format == "json":
+        return json.dumps(list(REFERENCES), indent=2, ensure_ascii=False)
     raise ValueError(f"--format must be one of {', '.join(CITE_FORMATS)}, got {cite_format!r}")

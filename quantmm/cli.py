@@ -152,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=CITE_FORMATS,
         default="text",
         dest="cite_format",
-        help="text: the references as prose; bibtex: BibTeX entries",
+        help="text: the references as prose; bibtex: BibTeX entries; json: a list of objects",
     )
 
     certify = command(
@@ -205,6 +205,11 @@ def _parser() -> argparse.ArgumentParser:
         "the run is interrupted: a certificate of part of a run could pass for a whole one)",
     )
     certify.add_argument(
+        "--json",
+        action="store_true",
+        help="print the certificate's JSON (what --output writes) instead of the report",
+    )
+    certify.add_argument(
         "--check",
         action="append",
         dest="checks",
@@ -215,13 +220,17 @@ def _parser() -> argparse.ArgumentParser:
         "verify", help="re-run the certification a certificate records and compare every field"
     )
     verify.add_argument("certificate", metavar="CERTIFICATE", help="a certificate JSON file")
-    prove = command(
-        "prove", help="re-check the interval-arithmetic certificates of proofs/"
-    )
+    prove = command("prove", help="re-check the interval-arithmetic certificates of proofs/")
     prove.add_argument(
         "names", nargs="*", metavar="NAME", help="run only these certificates (default: all)"
     )
     prove.add_argument("--list", action="store_true", help="list the certificates and exit")
+    prove.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (every certificate's verdict and facts) instead of the "
+        "report; progress goes to standard error",
+    )
     experiment = command(
         "experiment", help="run a seeded experiment; writes CSV and PNG (needs quantmm[plot])"
     )
@@ -469,11 +478,12 @@ def _certify(arguments: argparse.Namespace) -> int:
         isolation=arguments.isolation,
         command=command,
     )
-    print(certificate.report())
+    print(certificate.json_text() if arguments.json else certificate.report())
     if arguments.output:
         certificate.write(arguments.output)
         arguments.written = True
-        print(f"\ncertificate written to {arguments.output}")
+        where = sys.stderr if arguments.json else sys.stdout  # stdout stays one JSON document
+        print(f"\ncertificate written to {arguments.output}", file=where)
     return {"pass": 0, "partial": EXIT_PARTIAL}.get(certificate.verdict, EXIT_CHECK_FAILED)
 
 
@@ -490,16 +500,49 @@ def _prove(arguments: argparse.Namespace) -> int:
     from quantmm.proofs.runner import CERTIFICATES, FAILED, format_result, report, run
 
     if arguments.list:
-        for certificate in CERTIFICATES:
-            print(f"{certificate.name}: {certificate.title} (proofs/{certificate.derivation})")
+        listed = [
+            {"name": c.name, "title": c.title, "derivation": f"proofs/{c.derivation}"}
+            for c in CERTIFICATES
+        ]
+        if arguments.json:
+            print(json.dumps(listed, indent=2, ensure_ascii=False))
+        else:
+            for entry in listed:
+                print(f"{entry['name']}: {entry['title']} ({entry['derivation']})")
         return 0
+    stream = sys.stderr if arguments.json else sys.stdout
     try:
-        results = run(arguments.names, progress=lambda result: print(format_result(result)))
+        results = run(
+            arguments.names, progress=lambda result: print(format_result(result), file=stream)
+        )
     except ValueError as error:
         print(f"quantmm: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(report(results))
-    return EXIT_CHECK_FAILED if any(result.verdict == FAILED for result in results) else 0
+    failed = any(result.verdict == FAILED for result in results)
+    if arguments.json:
+        document = {
+            "verdict": "failed" if failed else "proved",
+            "summary": report(results),
+            "certificates": [
+                {
+                    "name": result.name,
+                    "title": result.title,
+                    "derivation": f"proofs/{result.derivation}",
+                    "verdict": result.verdict,
+                    "seconds": round(result.seconds, 3),
+                    "facts": [
+                        {"statement": fact.statement, "evidence": fact.evidence}
+                        for fact in result.facts
+                    ],
+                    "message": result.message,
+                }
+                for result in results
+            ],
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print(report(results))
+    return EXIT_CHECK_FAILED if failed else 0
 
 
 def _run_job(arguments: argparse.Namespace) -> int:

@@ -192,3 +192,14 @@ def test_verify_refuses_what_is_not_a_certificate(tmp_path, capsys):
     path.write_text("[]")
     assert main(["verify", str(path)]) == 2
     assert "is not a quantmm-certificate/2 certificate" in capsys.readouterr().err
+
+
+def test_json_prints_the_certificate_that_output_writes(tmp_path, capsys):
+    """stdout is one JSON document, byte for byte the file --output writes (plus a newline)."""
+    output = tmp_path / "certificate.json"
+    arguments = ["certify", f"{KERNELS}:Float16Kernel", "--check", "protocol", "--seed", "3"]
+    assert main([*arguments, "--json", "--output", str(output)]) == 4
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["verdict"] == "partial"
+    assert captured.out == output.read_text(encoding="utf-8")
+    assert f"certificate written to {output}" in captured.err

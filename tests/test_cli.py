@@ -679,3 +679,39 @@ def test_help_explains_every_option_and_names_its_default(name):
             assert "default" in " ".join(action.help.split()) or f"(default: {action.default})" in (
                 text
             ), f"quantmm {name} --help does not name the default of {action.option_strings[0]}"
+
+
+# -- machine-readable output ------------------------------------------------------------------
+
+
+def test_cite_json_holds_the_references_of_the_text_and_bibtex():
+    """Expected: the text and BibTeX outputs (each title and arXiv id appears there)."""
+    entries = json.loads(run_cli("cite", "--format", "json").stdout)
+    text = " ".join(run_cli("cite").stdout.split())
+    bibtex = " ".join(
+        run_cli("cite", "--format", "bibtex").stdout.replace("{", "").replace("}", "").split()
+    )
+    assert [entry["key"] for entry in entries] == re.findall(
+        r"@\w+\{(\w+),", run_cli("cite", "--format", "bibtex").stdout
+    )
+    for entry in entries:
+        assert entry["title"] in text and entry["title"] in bibtex, entry["title"]
+        if "arxiv" in entry:
+            assert f"arXiv:{entry['arxiv']}" in text
+    assert entries[-1]["version"] == quantmm.__version__
+
+
+def test_prove_json_is_one_document_with_the_facts_of_the_report():
+    """Expected: the text report of the same certificate (its facts, one per check mark)."""
+    report = run_cli("prove", "critical_rate")
+    result = run_cli("prove", "critical_rate", "--json")
+    assert report.returncode == result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    (certificate,) = document["certificates"]
+    assert document["verdict"] == certificate["verdict"] == "proved"
+    assert len(certificate["facts"]) == report.stdout.count("✓") > 0
+    for fact in certificate["facts"]:
+        assert fact["statement"] in report.stdout
+    assert "PROVED" in result.stderr  # the progress went to stderr
+    listed = json.loads(run_cli("prove", "--list", "--json").stdout)
+    assert "critical_rate" in [entry["name"] for entry in listed]
