@@ -43,7 +43,7 @@ from quantmm.citation import CITE_FORMATS, citation
 from quantmm.quantities import QUANTITIES, Quantity, codebook_document, describe_all, evaluate
 from quantmm.reference.precision import DEFAULT_DIGITS, UncertifiedValueError, to_decimal
 from quantmm.reference.scalar_designs import design_codebook
-from quantmm.tables import FORMATS, format_rate, format_table, parse_rates
+from quantmm.tables import FORMATS, format_rate, format_table, parse_grid
 
 CODEBOOK_FORMATS = ("json", "csv")
 EXIT_BAD_INPUT = 2
@@ -119,14 +119,19 @@ def _parser() -> argparse.ArgumentParser:
     _add_digits(value)
     value.add_argument("--json", action="store_true", help="print one JSON object")
 
-    table = command("table", help="print a table of certified values over rates")
-    table.add_argument("quantity", metavar="QUANTITY", help="a quantity with a rate parameter")
+    table = command("table", help="print a table of certified values over one parameter")
+    table.add_argument("quantity", metavar="QUANTITY", help="the quantity to tabulate")
     table.add_argument("params", nargs="*", metavar="name=value", help="fixed parameters")
-    table.add_argument(
+    grid = table.add_mutually_exclusive_group(required=True)
+    grid.add_argument(
         "--rates",
-        required=True,
         metavar="START:STOP:STEP",
-        help="exact rates, STOP included, e.g. 0:2:0.25",
+        help="exact rates, STOP included, e.g. 0:2:0.25 (the same as --over rate=...)",
+    )
+    grid.add_argument(
+        "--over",
+        metavar="NAME=START:STOP:STEP",
+        help="any numeric parameter over exact values, STOP included, e.g. rho=-0.5:0.5:0.25",
     )
     _add_digits(table)
     table.add_argument(
@@ -333,21 +338,39 @@ def _value(arguments: argparse.Namespace) -> str:
 
 def _table(arguments: argparse.Namespace) -> str:
     quantity = _quantity(arguments.quantity)
-    if "rate" not in quantity.parameters:
-        rated = [name for name, q in QUANTITIES.items() if "rate" in q.parameters]
-        raise _InputError(
-            f"{quantity.name} has no rate parameter; tables exist for: {', '.join(rated)}"
-        )
+    if arguments.over is None:
+        name, grid, option = "rate", arguments.rates, "--rates"
+    else:
+        name, equals, grid = arguments.over.partition("=")
+        option = f"--over {name}"
+        if not equals or not name:
+            raise _InputError(f"--over must be NAME=START:STOP:STEP, got {arguments.over!r}")
+    if name not in quantity.parameters:
+        offered = ", ".join(quantity.parameters) or "none"
+        if name == "rate":
+            rated = [n for n, q in QUANTITIES.items() if "rate" in q.parameters]
+            raise _InputError(
+                f"{quantity.name} has no rate parameter; rate tables exist for: "
+                f"{', '.join(rated)}; --over NAME=... runs over another parameter ({offered})"
+            )
+        raise _InputError(f"{quantity.name} has no parameter {name!r}; it takes: {offered}")
     params = _params(arguments.params)
-    if "rate" in params:
-        raise _InputError("give the rates with --rates, not rate=")
+    if name in params:
+        raise _InputError(f"give the values of {name} with {option.split()[0]}, not {name}=")
+    values = parse_grid(grid, option, minimum=0 if arguments.over is None else None)
     rows = []
-    for rate in parse_rates(arguments.rates):
-        rate_text = format_rate(rate)
-        value = evaluate(quantity, {**params, "rate": rate_text}, arguments.digits).value
-        rows.append((rate_text, to_decimal(value, arguments.digits)))
+    for value in values:
+        text = format_rate(value)
+        result = evaluate(quantity, {**params, name: text}, arguments.digits).value
+        rows.append((text, to_decimal(result, arguments.digits)))
     return format_table(
-        quantity.name, quantity.latex, params, arguments.digits, rows, arguments.table_format
+        quantity.name,
+        quantity.latex,
+        params,
+        arguments.digits,
+        rows,
+        arguments.table_format,
+        over=name,
     )
 
 

@@ -715,3 +715,50 @@ def test_prove_json_is_one_document_with_the_facts_of_the_report():
     assert "PROVED" in result.stderr  # the progress went to stderr
     listed = json.loads(run_cli("prove", "--list", "--json").stdout)
     assert "critical_rate" in [entry["name"] for entry in listed]
+
+
+# -- tables over any parameter ---------------------------------------------------------------
+
+
+def test_a_table_over_rho_prints_what_value_prints_for_each_rho():
+    """Expected: `quantmm value g_opt rho=...` once per row (plumbing), at exact -1/2, 0, 1/2."""
+    result = run_cli("table", "g_opt", "--over", "rho=-0.5:0.5:0.5", "--digits", "12")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split()
+    assert lines[0] == "rho,g_opt"
+    for line, rho in zip(lines[1:], ("-0.5", "0", "0.5"), strict=True):
+        value = run_cli("value", "g_opt", f"rho={rho}", "--digits", "12").stdout.strip()
+        assert line == f"{rho},{value}"
+
+
+def test_a_table_over_an_integer_parameter_and_its_formats():
+    result = run_cli("table", "lloyd_max_distortion", "--over", "levels=1:3:1", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["over"] == "levels" and [row["levels"] for row in document["rows"]] == [
+        "1",
+        "2",
+        "3",
+    ]
+    # K = 1: the best single level is the mean 0, distortion E[X²] = 1 (closed form)
+    assert Decimal(document["rows"][0]["value"]) == 1
+    latex = run_cli("table", "g_opt", "--over", "rho=0:1:1", "--format", "latex").stdout
+    assert r"$\rho$ & $G_{\mathrm{opt}}(\rho)$ \\" in latex
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--over", "rho"), "--over must be NAME=START:STOP:STEP"),
+        (("--over", "sigma=0:1:1"), "g_opt has no parameter 'sigma'; it takes: rho"),
+        (("--over", "rho=0:1"), "--over rho must be START:STOP:STEP"),
+        (("--over", "rho=1:0:1"), "--over rho STOP must be >= 1"),
+        (("rho=0", "--over", "rho=0:1:1"), "give the values of rho with --over, not rho="),
+        (("--over", "rho=0:1:1", "--rates", "0:1:1"), "not allowed with argument"),
+    ],
+    ids=["no-equals", "unknown", "two-parts", "stop-below", "also-fixed", "both-grids"],
+)
+def test_bad_table_grids_are_refused_by_name(args, message):
+    result = run_cli("table", "g_opt", *args)
+    assert result.returncode == EXIT_BAD_INPUT
+    assert message in result.stderr, result.stderr
