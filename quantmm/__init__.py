@@ -8,6 +8,12 @@ command line lives in :mod:`quantmm.cli` (``quantmm`` or ``python -m quantmm``).
 >>> import quantmm
 >>> quantmm.to_decimal(quantmm.gamma(1, digits=4), 4)
 '0.4375'
+
+Every value a reference function returns is a :class:`~quantmm.reference.precision.CertifiedValue`:
+an mpf that prints the digits it was certified to.
+
+>>> print(quantmm.gamma(0.5, digits=20))
+0.71770584493163255336
 """
 
 from quantmm import reference

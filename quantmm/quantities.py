@@ -15,7 +15,7 @@ import mpmath
 
 from quantmm import reference
 from quantmm.reference import design_error, scalar_designs, scalar_gaussian
-from quantmm.reference.precision import checks_digits, to_decimal
+from quantmm.reference.precision import CertifiedValue, checks_digits, to_decimal
 from quantmm.reference.scalar_codebook import ScalarCodebook
 
 
@@ -250,7 +250,10 @@ def evaluate(quantity: Quantity, params: dict[str, str], digits: int) -> Evaluat
         )
     defaults = {name: value for name, value in quantity.optional.items() if value is not None}
     result = quantity.function(**{**defaults, **params}, digits=digits)
-    return result if isinstance(result, Evaluation) else Evaluation(result, {})
+    value, details = result if isinstance(result, Evaluation) else (result, {})
+    if not isinstance(value, CertifiedValue):  # a field of a structured result (scalar_error)
+        value = CertifiedValue(value, digits)
+    return Evaluation(value, details)
 
 
 def _describe_parameters(quantity: Quantity) -> str:

@@ -38,7 +38,13 @@ from .lattice_constants import (
     normalized_second_moment_exact,
     sphere_bound,
 )
-from .precision import DEFAULT_DIGITS, MAX_DIGITS, UncertifiedValueError, to_decimal
+from .precision import (
+    DEFAULT_DIGITS,
+    MAX_DIGITS,
+    CertifiedValue,
+    UncertifiedValueError,
+    to_decimal,
+)
 from .product_moments import ProductErrorMoments, mean_squared_error, product_error_moments
 from .scalar_codebook import ScalarCodebook
 from .scalar_designs import DESIGNS, MAX_LEVELS, design_codebook, lloyd_max_distortion
@@ -72,6 +78,7 @@ __all__ = [
     "MAX_DIGITS",
     "MAX_LEVELS",
     "CenteredNorms",
+    "CertifiedValue",
     "ProductErrorMoments",
     "QuadraticSurd",
     "ScalarCodebook",

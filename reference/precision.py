@@ -41,6 +41,7 @@ __all__ = [
     "MAX_DECIMAL_EXPONENT",
     "MAX_DIGITS",
     "MAX_INPUT_DIGITS",
+    "CertifiedValue",
     "UncertifiedValueError",
     "certified",
     "certified_values",
@@ -88,11 +89,55 @@ _Parameters = ParamSpec("_Parameters")
 _Result = TypeVar("_Result")
 
 
+class CertifiedValue(mpmath.mpf):
+    """What a public reference function returns: an ``mpmath.mpf`` (it computes like one, and
+    arithmetic on it gives plain mpf) that remembers how many significant digits were certified
+    and prints exactly those, correctly rounded (:func:`to_decimal`). ``repr`` is mpf's.
+
+    >>> value = CertifiedValue(mpmath.mpf(1) / 3, 12)
+    >>> print(value), f"{value}", value.digits, isinstance(value, mpmath.mpf)
+    0.333333333333
+    (None, '0.333333333333', 12, True)
+    >>> type(value * 3) is mpmath.mpf
+    True
+    """
+
+    def __new__(cls, value: mpmath.mpf, digits: int) -> CertifiedValue:
+        self = mpmath.mpf.__new__(cls)
+        self._mpf_ = mpmath.mpf(value)._mpf_ if not isinstance(value, mpmath.mpf) else value._mpf_
+        self.digits = check_digits(digits)
+        return self
+
+    def __str__(self) -> str:
+        return to_decimal(self, self.digits)
+
+    def __format__(self, format_spec: str) -> str:
+        return str(self) if not format_spec else super().__format__(format_spec)
+
+    def __reduce__(self) -> tuple:
+        return (_certified_value, (self._mpf_, self.digits))
+
+
+def _certified_value(state: tuple, digits: int) -> CertifiedValue:
+    """A pickled :class:`CertifiedValue` rebuilt with its exact bits (no rounding)."""
+    value = mpmath.mpf(0)
+    value._mpf_ = state
+    return CertifiedValue(value, digits)
+
+
+def _as_certified(result: object, digits: int) -> object:
+    """A reference function's mpf result as a :class:`CertifiedValue`; anything else as is."""
+    if isinstance(result, mpmath.mpf) and not isinstance(result, CertifiedValue):
+        return CertifiedValue(result, digits)
+    return result
+
+
 def checks_digits(function: Callable[_Parameters, _Result]) -> Callable[_Parameters, _Result]:
     """Decorate a public function with a ``digits`` parameter: :func:`check_digits` runs on the
     ``digits`` it is called with (or its default) before the body does, and the body receives it
     as a plain ``int``. The one argument check shared by every public reference function, so an
-    early return (an exact zero, an exact value at a special point) cannot skip it.
+    early return (an exact zero, an exact value at a special point) cannot skip it. An mpf result
+    is returned as a :class:`CertifiedValue`, which prints its certified digits.
 
     >>> @checks_digits
     ... def third(digits: int = 10) -> str:
@@ -117,13 +162,15 @@ def checks_digits(function: Callable[_Parameters, _Result]) -> Callable[_Paramet
 
     @functools.wraps(function)
     def checked(*args: _Parameters.args, **kwargs: _Parameters.kwargs) -> _Result:
+        digits = default
         if positional and len(args) > position:
-            args = (*args[:position], check_digits(args[position]), *args[position + 1 :])
+            digits = check_digits(args[position])
+            args = (*args[:position], digits, *args[position + 1 :])
         elif "digits" in kwargs:
-            kwargs["digits"] = check_digits(kwargs["digits"])
+            digits = kwargs["digits"] = check_digits(kwargs["digits"])
         elif default is not inspect.Parameter.empty:
-            check_digits(default)
-        return function(*args, **kwargs)
+            digits = check_digits(default)
+        return _as_certified(function(*args, **kwargs), digits)  # type: ignore[return-value]
 
     checked.checks_digits = True  # type: ignore[attr-defined]  (tests look for the marker)
     return checked

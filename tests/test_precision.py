@@ -206,3 +206,38 @@ def test_certified_values_accepts_zeros_only_when_declared_structural():
     levels = certified_values(symmetric, 20, "levels", structural_zeros=True)
     assert levels[1] == 0
     assert to_decimal(levels[2], 20) == "1.4142135623730950488"
+
+
+# -- CertifiedValue: what the public functions return ------------------------------------------
+
+
+def _quantity_examples():
+    from test_cli import EXAMPLES
+
+    return EXAMPLES
+
+
+@pytest.mark.parametrize("name", sorted(_quantity_examples()))
+def test_every_quantity_returns_a_value_that_prints_its_certified_digits(name):
+    """Expected: to_decimal of the same value at the asked digits (the one rounding helper)."""
+    from quantmm.quantities import QUANTITIES, evaluate
+
+    value = evaluate(QUANTITIES[name], _quantity_examples()[name], 17).value
+    assert isinstance(value, precision.CertifiedValue) and isinstance(value, mpmath.mpf)
+    assert value.digits == 17
+    assert str(value) == f"{value}" == to_decimal(value, 17)
+
+
+def test_a_certified_value_computes_as_an_mpf_and_survives_pickling():
+    import pickle
+
+    import quantmm
+
+    value = quantmm.gamma("0.5", digits=45)
+    # the bits of the certified evaluation (at 45 + 2·10 + 10 digits), not rounded to mp.dps
+    assert value._mpf_[3] > 200  # the mantissa's bit count
+    derived = value * 2
+    assert type(derived) is mpmath.mpf  # a derived value is not certified: it prints as mpf
+    again = pickle.loads(pickle.dumps(value))
+    assert type(again) is precision.CertifiedValue and again.digits == 45
+    assert again._mpf_ == value._mpf_ and str(again) == str(value)
