@@ -1,4 +1,4 @@
-"""Benchmarks of the vectorized closest-point decoders (THEORY.md §1.4, fast/lattices.py).
+"""Benchmarks of the vectorized closest-point decoders (theory.md §1.4, fast/lattices.py).
 
 Not part of the default test run (testpaths = tests). Run with
 

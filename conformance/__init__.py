@@ -2,7 +2,7 @@
 
 The harness (issue #5) takes a kernel implementing :class:`quantmm.protocol.MatmulQuantizer`, or a
 factory ``f(seed=..., device=...)`` returning one, runs named checks against the certified mpmath
-reference and the converse (THEORY.md §1.2), and writes a JSON certificate:
+reference and the converse (theory.md §1.2), and writes a JSON certificate:
 
 - kernel checks (:mod:`.kernel_checks`), judged on what the kernel did in isolated worker
   processes (:mod:`.sandbox`, :mod:`.campaign`) with inputs drawn per run (:mod:`.inputs`):

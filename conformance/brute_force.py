@@ -1,6 +1,6 @@
 """Exact brute-force closest points of Z^d, D_d, A2 and E8, and the documented tie rule, exactly.
 
-The reference for lattice exactness (THEORY.md §1.4; Conway & Sloane, *Sphere Packings, Lattices
+The reference for lattice exactness (theory.md §1.4; Conway & Sloane, *Sphere Packings, Lattices
 and Groups* ch. 4 and 20). Nothing here imports :mod:`quantmm.fast`: it is the independent side
 of :func:`quantmm.conformance.exactness.check_exactness` and of the fast path's tests.
 
@@ -417,7 +417,7 @@ def conformance_tie_rule_point(x: Sequence[float], lattice: str) -> Point | tupl
 
     ``x`` is one vector of floats (or Fractions); ``lattice`` is "Z" (Z^d), "D" (D_d, d ≥ 2),
     "D4", "A2" or "E8", the names :func:`quantmm.fast.closest_point` accepts. The procedure is the
-    one documented in :mod:`quantmm.fast.lattices` (Conway & Sloane 1982; THEORY.md §1.4): halves
+    one documented in :mod:`quantmm.fast.lattices` (Conway & Sloane 1982; theory.md §1.4): halves
     round to even; D_d re-rounds the lowest index among the largest |x_i − f_i|, up when
     x_i ≥ f_i; the first coset (D8, resp. Z × √3Z) wins equal distances in E8 and A2. Every
     step is exact (Fractions; Q(√3) for A2), so the result is always one of the brute-force closest

@@ -1,4 +1,4 @@
-"""Every call the kernel checks need, run once per kernel in isolated workers (THEORY.md §1).
+"""Every call the kernel checks need, run once per kernel in isolated workers (theory.md §1).
 
 :func:`observe` sends each kind of call to its own fresh processes (:mod:`.sandbox`): one for
 ``encode_a`` (it sees only A matrices), one for ``encode_b`` (only B matrices), one for

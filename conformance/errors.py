@@ -14,7 +14,7 @@ this module, so there is exactly one definition of an error and one pass rule.
 - :data:`TOLERANCES` / :func:`tolerance_for`: the ulp bound of each (function, dtype, backend);
   :func:`within_tolerance`: the pass rule, ``worst_ulps <= max_ulps``.
 
-The ulp bounds come from the error analyses of the fast formulas (THEORY.md §1.1 for φ and Γ,
+The ulp bounds come from the error analyses of the fast formulas (theory.md §1.1 for φ and Γ,
 §2.3 for λ*; the analyses are written out in tests/test_fast_functions.py and in
 :mod:`quantmm.fast.functions`).
 

@@ -3,7 +3,7 @@
 A decoder is a function ``decoder(x)`` taking a batch x of shape (N, d) (NumPy, or CuPy with
 ``device="gpu"``) and returning the closest lattice points in an array of the same shape, like
 ``lambda x: quantmm.fast.closest_point(x, "E8")``. :func:`check_exactness` holds it against
-:mod:`quantmm.conformance.brute_force` (THEORY.md §1.4; Conway & Sloane 1982): for every input
+:mod:`quantmm.conformance.brute_force` (theory.md §1.4; Conway & Sloane 1982): for every input
 
 - if the input is an exact tie (several closest points, found by exhaustive search in exact
   rational arithmetic, Q(√3) for A2), the decoder must return the point of the documented tie
@@ -325,7 +325,7 @@ def check_exactness(
     "full") and :func:`~quantmm.conformance.strategies.lattice_inputs` examples (100, resp. 2000),
     both reproducible from ``seed``. Each answer must be the documented tie rule's point on an
     exact tie and the closest point otherwise, within the documented float accuracy only (module
-    docstring; THEORY.md §1.4). Figures: inputs, ties, answers accepted under the float accuracy
+    docstring; theory.md §1.4). Figures: inputs, ties, answers accepted under the float accuracy
     allowance, mismatches (and those on exact ties); a failure holds the first mismatch (input
     as hex floats, expected, got) and a reproduction. A decoder that raises or returns NaN or a
     wrong shape fails.

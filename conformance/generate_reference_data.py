@@ -6,10 +6,10 @@ checksums and recompute a random sample of its rows with mpmath (tests/test_refe
 
 Inputs (:func:`reference_inputs`, deterministic: a fixed seed for the random ones):
 
-- Γ and φ (THEORY.md §1.1) at rates 0, the smallest subnormal and normal, tiny rates, the float64
+- Γ and φ (theory.md §1.1) at rates 0, the smallest subnormal and normal, tiny rates, the float64
   R* and its neighbours, rates just around R*, integers, halves, large rates up to 600 (where
   φ is subnormal or rounds to 0), and seeded random rates;
-- λ* (THEORY.md §2.3) for ρ ∈ {0, ±0.3, float(1/√3), 0.8, 0.999, 1, −1} at u ∈ [−60, 60]: 0,
+- λ* (theory.md §2.3) for ρ ∈ {0, ±0.3, float(1/√3), 0.8, 0.999, 1, −1} at u ∈ [−60, 60]: 0,
   the peaks ±√(3 − 1/ρ²) and their neighbourhood, a grid, the tails and seeded random points.
 
 Every value is the certified reference (:mod:`quantmm.reference`) at 40 significant digits,
@@ -195,6 +195,7 @@ def generate(digits: int = REFERENCE_DIGITS) -> dict[str, Any]:
     return {
         "schema": REFERENCE_DATA_SCHEMA,
         "description": (
+            # the stored data (data/reference_values.json) keeps the wording it was generated with
             "Certified mpmath values of quantmm.reference.gamma, phi and optimal_density "
             "(THEORY.md 1.1, 2.3); arguments are float.hex strings, values decimal strings with "
             "`digits` significant digits. Written by python -m "

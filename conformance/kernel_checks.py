@@ -1,4 +1,4 @@
-"""The kernel checks: each judges what a kernel did in its isolated processes (THEORY.md §1.2).
+"""The kernel checks: each judges what a kernel did in its isolated processes (theory.md §1.2).
 
 :func:`quantmm.conformance.campaign.observe` runs every call once; each check below reads the
 recorded :class:`~quantmm.conformance.campaign.Observations` and returns a
@@ -660,7 +660,7 @@ def _trials_body() -> str:
 
 
 def check_converse(observed: Observations, context: CheckContext) -> CheckResult:
-    """Mean, lower median and every trial against Γ at the measured rate (THEORY.md §1.2)."""
+    """Mean, lower median and every trial against Γ at the measured rate (theory.md §1.2)."""
     from quantmm.reference import gamma
 
     name = "converse"

@@ -1,7 +1,7 @@
 """The numerical-agreement check: fast float64 functions against the mpmath reference, in ulps.
 
-Issue #5, "Numerical agreement": a vectorized implementation of Γ, φ (THEORY.md §1.1) or the
-optimal point density λ* (THEORY.md §2.3) is evaluated on every stored reference row
+Issue #5, "Numerical agreement": a vectorized implementation of Γ, φ (theory.md §1.1) or the
+optimal point density λ* (theory.md §2.3) is evaluated on every stored reference row
 (:mod:`quantmm.conformance.reference_data`, certified at 40 digits) and on hypothesis-generated
 arguments (reference values computed on the fly, certified at 25 digits), each reference value
 correctly rounded to float64. The errors are measured with the harness's one metric
@@ -222,7 +222,7 @@ def check_numerical_agreement(
     data: ReferenceData | None = None,
 ) -> CheckResult:
     """Hold ``implementation`` of ``function_name`` ("gamma", "phi" or "optimal_density")
-    against the mpmath reference in ulps (THEORY.md §1.1, §2.3; issue #5).
+    against the mpmath reference in ulps (theory.md §1.1, §2.3; issue #5).
 
     Evaluates the stored reference rows (``data``, default :func:`load_reference_data`) and
     ~50 (``profile="quick"``) or ~2000 (``"full"``) hypothesis examples drawn under ``seed``;

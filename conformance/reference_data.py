@@ -1,8 +1,8 @@
 """The stored reference values, loaded and verified (issue #5, "How it measures").
 
 ``data/reference_values.json`` (written by :mod:`quantmm.conformance.generate_reference_data`,
-schema ``quantmm-reference-data/1``) holds certified mpmath values of Γ, φ (THEORY.md §1.1) and
-λ* (THEORY.md §2.3) with the mpmath version, the generating commit and two checksums: of the
+schema ``quantmm-reference-data/1``) holds certified mpmath values of Γ, φ (theory.md §1.1) and
+λ* (theory.md §2.3) with the mpmath version, the generating commit and two checksums: of the
 inputs (``inputs_sha256``) and of the rows including their values (``rows_sha256``).
 :func:`load_reference_data` refuses a file whose schema or checksums do not match, and
 :func:`recompute` evaluates rows again with the mpmath reference so the data cannot rot.
@@ -76,7 +76,7 @@ def canonical_sha256(value: Any) -> str:
 
 
 def reference_value(function: str, args: Sequence[str], digits: int = REFERENCE_DIGITS) -> str:
-    """The certified reference value (THEORY.md §1.1, §2.3) of one row at ``args`` (``float.hex``
+    """The certified reference value (theory.md §1.1, §2.3) of one row at ``args`` (``float.hex``
     strings), rendered with ``digits`` significant digits by
     :func:`~quantmm.reference.to_decimal`.
 

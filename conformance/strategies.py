@@ -15,7 +15,7 @@ examples come out in the same order. Use them with ``@given``, for instance::
 (``.example()`` is deliberately not shown: it is random and for interactive use only.)
 
 **Matrices** (:func:`matrices`, :func:`matrix_pairs`) are n×a NumPy arrays, A and B of a pair
-with the same n (the protocol of THEORY.md §1: C ≈ AᵀB). Each is finite and bounded:
+with the same n (the protocol of theory.md §1: C ≈ AᵀB). Each is finite and bounded:
 |entry| ≤ :data:`ELEMENT_BOUND` [dtype] (2^32 for float32, 2^128 for float64), so that AᵀB, the
 Frobenius norms ||A||²_F and even products of two such norms stay far from overflow for up to
 2^40 entries (float32: 2^(2·32+40) = 2^104 < 2^128). Row counts are drawn from ``rows``
@@ -46,7 +46,7 @@ The Gaussian parts come from ``numpy.random.default_rng`` seeded with a drawn 64
 hypothesis draws the seed and every parameter, so it can shrink them.
 
 **Lattice vectors** (:func:`lattice_inputs`) are 1-D arrays for exactness checks of a closest-point
-decoder (THEORY.md §1.4): random points at several scales, exact ties (half-integers, quarter-
+decoder (theory.md §1.4): random points at several scales, exact ties (half-integers, quarter-
 integer grids, E8 coset ties such as all-¼ shifted by a lattice vector, E8 deep holes, A2 ties on
 the lines a ∈ ½Z, A2 cell corners), parity boundaries (k + ½ ± ulp), values just below the
 documented range limit, tiny values and subnormals, and negative zeros (each zero coordinate
@@ -406,7 +406,7 @@ def _a2_ties(dtype: np.dtype) -> st.SearchStrategy[list[float]]:
 
 def lattice_inputs(lattice: str, dtype: Any = np.float64) -> st.SearchStrategy[np.ndarray]:
     """A strategy of hard inputs (1-D arrays of :data:`LATTICE_DIMENSIONS` [lattice] entries of
-    ``dtype``) for a closest-point decoder of ``lattice`` (THEORY.md §1.4).
+    ``dtype``) for a closest-point decoder of ``lattice`` (theory.md §1.4).
 
     ``lattice`` is a name :func:`quantmm.fast.closest_point` accepts ("Z", "D", "D4", "A2",
     "E8"; "Z" and "D" in dimension 8). Every entry is finite with |x| below the documented

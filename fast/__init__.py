@@ -1,7 +1,7 @@
 """quantmm.fast: vectorized quantizers for matrix multiplication on NumPy (CPU) and CuPy (GPU).
 
 One source serves both array libraries (:mod:`quantmm.fast.backend`); results are bit-identical
-on the two wherever the payload bytes are concerned. What is here (THEORY.md §1.3–§1.4, §2):
+on the two wherever the payload bytes are concerned. What is here (theory.md §1.3–§1.4, §2):
 
 - :func:`closest_point` for Z^d, D_d, A2, D4, E8 (Conway–Sloane, with a documented tie rule);
 - :class:`VoronoiCode`: dithered nested-lattice (Voronoi) codes with a scale list and exact overload

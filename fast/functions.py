@@ -1,4 +1,4 @@
-"""Vectorized float64 versions of φ, Γ and the optimal point density λ* (THEORY.md §1.1, §2.3).
+"""Vectorized float64 versions of φ, Γ and the optimal point density λ* (theory.md §1.1, §2.3).
 
 Each function takes a NumPy or CuPy array (or a Python number) and returns float64 of the same
 array module and shape. The constants that are not elementary — R*, the slope of Γ below R*, and
@@ -94,7 +94,7 @@ def _phi_of_checked(rates, xp):
 
 
 def phi(rate: Any):
-    """φ(R) = 2·2^(−2R) − 2^(−4R) = s·(2 − s) with s = 2^(−2R), elementwise (THEORY.md §1.1, OP).
+    """φ(R) = 2·2^(−2R) − 2^(−4R) = s·(2 − s) with s = 2^(−2R), elementwise (theory.md §1.1, OP).
 
     ``rate`` (bits per entry) must be finite and ≥ 0; float32 input is widened to float64.
 
@@ -124,7 +124,7 @@ def _gamma_constants() -> tuple[float, float]:
 
 
 def gamma(rate: Any):
-    """Γ(R), the distortion-rate function of Gaussian matrix multiplication (THEORY.md §1.1, OP).
+    """Γ(R), the distortion-rate function of Gaussian matrix multiplication (theory.md §1.1, OP).
 
     Γ(R) = φ(R) for R ≥ R* and 1 − R·(1 − φ(R*))/R* below (time sharing); R* ≈ 0.906 is the
     float64 nearest the reference's certified :func:`~quantmm.reference.critical_rate`. Γ is C¹
@@ -157,7 +157,7 @@ def _validated_rho(rho: Any) -> float:
 @functools.lru_cache(maxsize=64)
 def _density_constants(rho: float) -> tuple[float, float, float]:
     """(1 − ρ², ρ², 1/I(ρ)), each the float64 nearest the exact value; I(ρ) from the reference's
-    certified :func:`~quantmm.reference.density_normalizer` (THEORY.md §2.3)."""
+    certified :func:`~quantmm.reference.density_normalizer` (theory.md §2.3)."""
     from quantmm.reference import density_normalizer
 
     exact = Fraction(rho)
@@ -182,7 +182,7 @@ def _product_error(x, y, product, xp):
 
 
 def optimal_density(u: Any, rho: Any):
-    """λ*(u) = exp(−u²/6)·((1 − ρ²) + ρ²u²)^(1/3) / I(ρ), elementwise in ``u`` (THEORY.md §2.3;
+    """λ*(u) = exp(−u²/6)·((1 − ρ²) + ρ²u²)^(1/3) / I(ρ), elementwise in ``u`` (theory.md §2.3;
     AKP): the optimal point density of one side of a unit-variance Gaussian pair with correlation
     ``rho`` (a number in [−1, 1]). It integrates to 1 and is even in u and in ρ.
 

@@ -1,4 +1,4 @@
-"""Closest-point decoders for Z^d, D_d, A2 and E8, batched over any leading shape (THEORY.md §1.4).
+"""Closest-point decoders for Z^d, D_d, A2 and E8, batched over any leading shape (theory.md §1.4).
 
 Algorithms are Conway & Sloane, "Fast quantizing and decoding algorithms for lattice quantizers
 and codes", IEEE Trans. Inf. Theory 28 (1982), and *Sphere Packings, Lattices and Groups*, ch. 20:
@@ -74,7 +74,7 @@ class Lattice:
 
     ``generator`` has the basis vectors as columns (a point is ``generator @ coordinates``);
     ``second_moment`` is E||U||²/d for U uniform on the Voronoi cell of this scaling, i.e.
-    G(Λ)·det(generator)^(2/d) (THEORY.md §1.4); ``covering_radius`` bounds every cell point's norm.
+    G(Λ)·det(generator)^(2/d) (theory.md §1.4); ``covering_radius`` bounds every cell point's norm.
     """
 
     name: str

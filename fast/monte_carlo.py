@@ -1,14 +1,14 @@
-"""Monte Carlo normalized distortion of any matmul quantizer on Gaussian matrices (THEORY.md §1).
+"""Monte Carlo normalized distortion of any matmul quantizer on Gaussian matrices (theory.md §1).
 
 :func:`distortion` draws ``trials`` independent pairs (A, B), A n×a and B n×b with iid N(0, 1)
 entries (or, with ``rho``, correlated pairs B = ρA + √(1 − ρ²)Z with a = b, so that column i of A
-and column i of B are correlated Gaussian pairs as in THEORY.md §2.3), runs the kernel through
+and column i of B are correlated Gaussian pairs as in theory.md §2.3), runs the kernel through
 its byte payloads and returns
 
     D = ||AᵀB − C||_F² / (n·a·b)   averaged over trials, with its standard error,
 
 and the rate measured from the payloads (8·len/entries). For iid N(0, 1) matrices the converse
-(THEORY.md §1.2) says the expectation of D is at least Γ(R); ``gap_db`` = 10·log10(D/Γ(R)).
+(theory.md §1.2) says the expectation of D is at least Γ(R); ``gap_db`` = 10·log10(D/Γ(R)).
 
 The matrices of trial t come from ``numpy.random.default_rng([seed, t])``: the same seed gives
 the same matrices on every machine, and a trial can be reproduced alone.

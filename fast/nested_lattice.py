@@ -1,4 +1,4 @@
-"""The practical universal scheme: nested-lattice quantization of AᵀB (THEORY.md §1.3–1.4; OP, NQ).
+"""The practical universal scheme: nested-lattice quantization of AᵀB (theory.md §1.3–1.4; OP, NQ).
 
 Each column of A (n×a) — and, with its own dither, of B (n×b) — is encoded as follows.
 
@@ -10,7 +10,7 @@ Each column of A (n×a) — and, with its own dither, of B (n×b) — is encoded
 2. **Rotation.** ā is zero-padded to m = 8·⌈n/8⌉ coordinates and rotated by the seeded randomized
    Hadamard transform (:class:`~quantmm.fast.rotation.RandomizedHadamard`, shared by A and B, so
    inner products are preserved), and scaled to x = √m·Hā/ν: ||x||² = m, entries ≈ N(0, 1).
-3. **Time sharing below the code's minimum rate** (THEORY.md §1.1, [paper] "sketching"): only
+3. **Time sharing below the code's minimum rate** (theory.md §1.1, [paper] "sketching"): only
    the first s rotated coordinates are sent (s = 8·round(κ·m/8), κ = rate / rate(q = 2)); the
    decoder uses those and treats the rest as 0, without rescaling. For rate ≥ rate(q = 2), s = m.
 4. **Voronoi code.** x is cut into blocks of 8 and encoded by
@@ -25,7 +25,7 @@ Each column of A (n×a) — and, with its own dither, of B (n×b) — is encoded
 
    ``scaling="mmse"``: blocks take the first β that decodes (NQ's first fit) and
    w = ν·α with α = x̂ᵀx/||x̂||², the least-squares (MMSE) scalar for this column, computed by
-   the encoder from its own decoding (THEORY.md §1.3's α = 1 − 2^(−2R) is its ideal-code
+   the encoder from its own decoding (theory.md §1.3's α = 1 − 2^(−2R) is its ideal-code
    value; first fit correlates the error with x, so a formula in the known error energy alone
    would over-shrink; see :mod:`quantmm.fast.scale_lists`).
    ``scaling="unbiased"``: blocks take the first β at which they *cannot* overload for any

@@ -1,4 +1,4 @@
-"""A seeded randomized Hadamard rotation of any length (THEORY.md §1.3, §1.4; NQ).
+"""A seeded randomized Hadamard rotation of any length (theory.md §1.3, §1.4; NQ).
 
 For a length n that is a power of two the rotation is H·D/√n: D a diagonal of random signs,
 H the Sylvester–Hadamard matrix. For any other n (let p be the largest power of two below n) it is

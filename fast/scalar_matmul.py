@@ -1,9 +1,9 @@
-"""Entrywise scalar quantization for matrix multiplication, on NumPy or CuPy (THEORY.md §2, AKP).
+"""Entrywise scalar quantization for matrix multiplication, on NumPy or CuPy (theory.md §2, AKP).
 
 :class:`ScalarMatmul` implements the :class:`~quantmm.protocol.MatmulQuantizer` protocol
-(THEORY.md §1: A is n×a, B is n×b, C ≈ AᵀB). Every column of A (and of B) is normalized by its
+(theory.md §1: A is n×a, B is n×b, C ≈ AᵀB). Every column of A (and of B) is normalized by its
 root mean square, every entry of the normalized column is quantized by one K-level codebook
-designed for a unit-variance Gaussian pair (THEORY.md §2.4), and the decoder multiplies the
+designed for a unit-variance Gaussian pair (theory.md §2.4), and the decoder multiplies the
 reconstructions: C = Âᵀ B̂ with Â[:, j] = s_j·Q(A[:, j]/s_j).
 
 **Codebook.** ``quantmm.reference.design_codebook(design, rho, K, digits=17, k=k)`` (certified
@@ -86,7 +86,7 @@ class FloatCodebook(NamedTuple):
 def _float_codebook(
     design: str, rho: float, levels: int, k: int | None
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The reference codebook (THEORY.md §2.4) rounded to float64, checked still regular."""
+    """The reference codebook (theory.md §2.4) rounded to float64, checked still regular."""
     from quantmm.reference import design_codebook
 
     book = design_codebook(design, Fraction(rho), levels, digits=_CODEBOOK_DIGITS, k=k)
@@ -119,7 +119,7 @@ def _validated_k(k: Any) -> int | None:
 
 class ScalarMatmul:
     """Quantize A and B entrywise with one K-level scalar codebook after per-column RMS scaling,
-    and estimate AᵀB as Âᵀ B̂ (THEORY.md §2, AKP; the protocol of THEORY.md §1).
+    and estimate AᵀB as Âᵀ B̂ (theory.md §2, AKP; the protocol of theory.md §1).
 
     ``levels`` is K ≥ 2, ``design`` one of :data:`quantmm.reference.DESIGNS` (``opt``, ``pd``,
     ``lloyd_max``, ``uniform``, ``matmul_lloyd``, ``matmul_lloyd_bias``), ``rho`` the correlation

@@ -1,4 +1,4 @@
-"""Tuning the list of scales β_1 < … < β_k of a Voronoi code for Gaussian data (THEORY.md §1.4; NQ).
+"""Tuning the list of scales β_1 < … < β_k of a Voronoi code for Gaussian data (theory.md §1.4; NQ).
 
 A Voronoi code with nesting ratio q, lattice Λ and scale β maps unit-variance entries to an error
 of β²·σ²(Λ) per entry when the block does not overload; a small β is accurate but overloads often.

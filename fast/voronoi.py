@@ -1,4 +1,4 @@
-"""Voronoi (self-similar nested-lattice) codes with dither and scale lists (THEORY.md §1.4).
+"""Voronoi (self-similar nested-lattice) codes with dither and scale lists (theory.md §1.4).
 
 For a code lattice Λ ⊂ R^d (Z, A2, D4 or E8; :func:`quantmm.fast.lattices.lattice`) with generator
 G and nesting ratio q, the code Λ ∩ q·V(Λ) has q^d points. With scale β and dither z uniform on
@@ -147,7 +147,7 @@ class VoronoiCode:
 
     @property
     def rate(self) -> float:
-        """Nominal bits per entry: log2(q) + log2(k)/8 (THEORY.md §1.4)."""
+        """Nominal bits per entry: log2(q) + log2(k)/8 (theory.md §1.4)."""
         return math.log2(self.q) + math.log2(self.scales) / BLOCK
 
     def _generate(self, coordinates: Any) -> Any:

@@ -1,6 +1,6 @@
 """Certificate: the last step of the converse, Σψ(r_i) ≤ n·(1 − Γ(R)) when Σr_i ≤ nR.
 
-THEORY.md §1.2; the whole proof, step by step, is in ``converse.md`` (step 9 is this one). For each
+theory.md §1.2; the whole proof, step by step, is in ``converse.md`` (step 9 is this one). For each
 rate R of a grid the certificate proves that a line ℓ_R(r) = ψ̂(R) + ψ̂'(R)·(r − R) with slope ≥ 0
 lies above ψ on all of [0, ∞), where ψ̂(R) = 1 − Γ(R). Then for any allocation r_1 … r_n ≥ 0 with
 mean r̄ ≤ R, (1/n)Σψ(r_i) ≤ (1/n)Σℓ_R(r_i) = ℓ_R(r̄) ≤ ℓ_R(R) = 1 − Γ(R), which is the concave-

@@ -1,6 +1,6 @@
 """Certificate: R* is the unique positive root of 2^(2R) = 1 + 4R ln 2, and what quantmm prints.
 
-THEORY.md §1.1; derivation in ``distortion_rate.md`` ("The critical rate"). The enclosure
+theory.md §1.1; derivation in ``distortion_rate.md`` ("The critical rate"). The enclosure
 [R_low, R_high] has exact rational endpoints 2·10^(−60) apart; the facts prove that f changes
 sign across it, that f' > 0 there, and that f has no other positive root. Then the digits
 ``quantmm value critical_rate --digits d`` prints (d = 15, 30, 40) are proved to be the correct

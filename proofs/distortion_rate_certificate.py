@@ -1,6 +1,6 @@
 """Certificates: the shape of ψ and Γ, and the tangent from (0, 1) touching φ exactly at R*.
 
-THEORY.md §1.1; derivation in ``distortion_rate.md`` ("Shape of ψ and Γ", "The tangent").
+theory.md §1.1; derivation in ``distortion_rate.md`` ("Shape of ψ and Γ", "The tangent").
 With s = 2^(−2R) and the derivatives of :mod:`quantmm.proofs.rate_functions`:
 
 - ``psi_convex_concave``: ψ'' ≥ 0 on [0, 1/2] and ψ'' ≤ 0 on [1/2, ∞) (strictly away from 1/2);

@@ -1,4 +1,4 @@
-"""Interval enclosures of φ, ψ, their derivatives and R* (THEORY.md §1.1), from the formulas.
+"""Interval enclosures of φ, ψ, their derivatives and R* (theory.md §1.1), from the formulas.
 
 With s = 2^(−2R) ∈ (0, 1] and c = 2 ln 2 (so ds/dR = −c·s), derived in ``distortion_rate.md``:
 

@@ -1,4 +1,4 @@
-"""Certificates for the correlated-Gaussian scalar results of THEORY.md §2.3.
+"""Certificates for the correlated-Gaussian scalar results of theory.md §2.3.
 
 For a unit-variance Gaussian pair with correlation ρ (t = ρ²) the optimal point density is
 λ*(u) ∝ f(u, t) = exp(−u²/6)·w^(1/3), w = 1 − t + t·u², with normalizer
@@ -116,7 +116,7 @@ def _fraction_text(value: Fraction) -> str:
 
 
 def _true_peak_square(square: iv.mpf) -> iv.mpf:
-    """The predicted squared peak location 3 − 1/ρ² as a function of t = ρ² (THEORY.md §2.3)."""
+    """The predicted squared peak location 3 − 1/ρ² as a function of t = ρ² (theory.md §2.3)."""
     return 3 - 1 / square
 
 
@@ -489,7 +489,7 @@ def prove_density_phase_transition(
     critical_square: Fraction = Fraction(1, 3),
     peak_square: Callable[[iv.mpf], iv.mpf] = _true_peak_square,
 ) -> list[Fact]:
-    """Prove numerically THEORY.md §2.3's phase transition of λ*: a single maximum at 0 for
+    """Prove numerically theory.md §2.3's phase transition of λ*: a single maximum at 0 for
     ρ² ≤ ``critical_square``, maxima at ±√(``peak_square``(ρ²)) otherwise (density_phase.md).
 
     >>> facts = prove_density_phase_transition()
@@ -588,7 +588,7 @@ def _point_halves(rho: Fraction, bits: int) -> tuple[iv.mpf, iv.mpf]:
 
 
 def _integral_at(rho: Fraction, bits: int = POINT_BITS) -> iv.mpf:
-    """I(ρ) = 2(A + B) by the integral of the definition, at an exact ρ (THEORY.md §2.3)."""
+    """I(ρ) = 2(A + B) by the integral of the definition, at an exact ρ (theory.md §2.3)."""
     head, body = _point_halves(rho, bits)
     with precision(bits):
         return 2 * (head + body)
@@ -603,7 +603,7 @@ def _integral_on_cell(low: Fraction, high: Fraction) -> iv.mpf:
 
 def _tricomi_factors(rho: Fraction, a: Fraction, b: Fraction, bits: int) -> tuple[iv.mpf, iv.mpf]:
     """(√π (1 − ρ²)^(5/6)/ρ, U(a, b, z)) with z = (1 − ρ²)/(6ρ²), at an exact 0 < ρ < 1: the
-    Tricomi form of I(ρ) is their product (THEORY.md §2.3). arb works at ``bits`` + 96: its U
+    Tricomi form of I(ρ) is their product (theory.md §2.3). arb works at ``bits`` + 96: its U
     for moderate z (ρ ≈ 1/20, z ≈ 66) loses about that many bits."""
     with arb_precision(bits + 96) as flint:
         arb = flint.arb
@@ -706,18 +706,18 @@ def _tight_agreement(x: iv.mpf, y: iv.mpf, statement: str, relative: Fraction) -
 
 
 def _panter_dite_closed_form() -> iv.mpf:
-    """The claimed G_opt(0) = G_PD(0) = √3·π/2 (THEORY.md §2.3)."""
+    """The claimed G_opt(0) = G_PD(0) = √3·π/2 (theory.md §2.3)."""
     return iv.sqrt(3) * iv.pi / 2
 
 
 def _endpoint_closed_form() -> iv.mpf:
-    """The claimed I(1) = 6^(5/6)·Γ(5/6) (THEORY.md §2.3), with mpmath.iv's Γ."""
+    """The claimed I(1) = 6^(5/6)·Γ(5/6) (theory.md §2.3), with mpmath.iv's Γ."""
     five_sixths = iv.mpf(5) / 6
     return iv.mpf(6) ** five_sixths * iv.gamma(five_sixths)
 
 
 def _constant_g(normalizer: iv.mpf) -> iv.mpf:
-    """G_opt = I³/(12√(2π)) (THEORY.md §2.3)."""
+    """G_opt = I³/(12√(2π)) (theory.md §2.3)."""
     return normalizer**3 / (12 * iv.sqrt(2 * iv.pi))
 
 
@@ -726,7 +726,7 @@ def prove_panter_dite_constant(
     endpoint_normalizer: Callable[[], iv.mpf] = _endpoint_closed_form,
 ) -> list[Fact]:
     """Prove G_opt(0) = √3π/2 (``panter_dite``) and I(1) = 6^(5/6)Γ(5/6) (``endpoint_normalizer``)
-    against the integral of the definition, and check the reference (THEORY.md §2.3).
+    against the integral of the definition, and check the reference (theory.md §2.3).
 
     >>> [fact.statement[:4] for fact in prove_panter_dite_constant()][:2]
     ['I(0)', 'G_op']
@@ -798,7 +798,7 @@ NORMALIZER_CELLS = 50
 
 
 def _unnormalized_density(u: iv.mpf, rho: iv.mpf) -> iv.mpf:
-    """exp(−u²/6)·(1 − ρ² + ρ²u²)^(1/3) with mpmath.iv (THEORY.md §2.3)."""
+    """exp(−u²/6)·(1 − ρ² + ρ²u²)^(1/3) with mpmath.iv (theory.md §2.3)."""
     square = rho * rho
     return iv.exp(-u * u / 6) * ((1 - rho) * (1 + rho) + square * u * u) ** (iv.mpf(1) / 3)
 
@@ -836,7 +836,7 @@ def prove_normalizer_two_forms(
     tricomi_a: Fraction = Fraction(1, 2), tricomi_b: Fraction = Fraction(11, 6)
 ) -> list[Fact]:
     """Prove numerically that I(ρ) = ∫ exp(−u²/6)(1 − ρ² + ρ²u²)^(1/3) du equals
-    √π (1 − ρ²)^(5/6)/ρ · U(``tricomi_a``, ``tricomi_b``, (1 − ρ²)/(6ρ²)) (THEORY.md §2.3):
+    √π (1 − ρ²)^(5/6)/ρ · U(``tricomi_a``, ``tricomi_b``, (1 − ρ²)/(6ρ²)) (theory.md §2.3):
     tight agreement at exact ρ, overlap on a cover of ρ ∈ [0, 1], and an mpmath.iv cross-check.
 
     >>> facts = prove_normalizer_two_forms()
@@ -972,7 +972,7 @@ GAIN_REFERENCE_POINTS = tuple(Fraction(x) for x in ("1/20", "3/10", "1/2", "1"))
 
 
 def _true_panter_dite_factor(square: iv.mpf) -> iv.mpf:
-    """G_PD/(√3π/2) = 1 + 2ρ² as a function of t = ρ² (THEORY.md §2.3)."""
+    """G_PD/(√3π/2) = 1 + 2ρ² as a function of t = ρ² (theory.md §2.3)."""
     return 1 + 2 * square
 
 
@@ -1022,7 +1022,7 @@ def _gain_cover(
 
 
 def _gain_db(rho: Fraction, panter_dite_factor: Callable[[iv.mpf], iv.mpf]) -> iv.mpf:
-    """10·log10(G_PD/G_opt) at an exact ρ (THEORY.md §2.3)."""
+    """10·log10(G_PD/G_opt) at an exact ρ (theory.md §2.3)."""
     with precision(POINT_BITS):
         optimal = _constant_g(_integral_at(rho))
         panter = _panter_dite_closed_form() * panter_dite_factor(interval(rho**2))
@@ -1034,7 +1034,7 @@ def prove_design_gain(
     start: Fraction = GAIN_START,
 ) -> list[Fact]:
     """Prove G_opt(ρ) < G_PD(ρ) = (√3π/2)·``panter_dite_factor``(ρ²) on ρ ∈ [``start``, 1] by a
-    cover, equality at 0, and check the reference design_gain_db (THEORY.md §2.3).
+    cover, equality at 0, and check the reference design_gain_db (theory.md §2.3).
 
     >>> prove_design_gain()[0].statement[:25]
     'G_opt(ρ) < G_PD(ρ) on eve'
@@ -1087,13 +1087,14 @@ def prove_design_gain(
 CERTIFICATES = (
     Certificate(
         "density_phase_transition",
-        "λ* has one maximum at 0 for |ρ| ≤ 1/√3, maxima at ±√(3 − 1/ρ²) above (THEORY.md §2.3)",
+        "λ* has one maximum at 0 for |ρ| ≤ 1/√3, maxima at ±√(3 − 1/ρ²) above"
+        " (docs/theory.md §2.3)",
         "density_phase.md",
         prove_density_phase_transition,
     ),
     Certificate(
         "panter_dite_constant",
-        "G_opt(0) = √3π/2 and I(1) = 6^(5/6)Γ(5/6) against the integral (THEORY.md §2.3)",
+        "G_opt(0) = √3π/2 and I(1) = 6^(5/6)Γ(5/6) against the integral (docs/theory.md §2.3)",
         "density_phase.md",
         prove_panter_dite_constant,
     ),
@@ -1105,7 +1106,7 @@ CERTIFICATES = (
     ),
     Certificate(
         "design_gain",
-        "G_opt(ρ) ≤ G_PD(ρ): Jensen, and a cover of [1/20, 1] by intervals (THEORY.md §2.3)",
+        "G_opt(ρ) ≤ G_PD(ρ): Jensen, and a cover of [1/20, 1] by intervals (docs/theory.md §2.3)",
         "density_phase.md",
         prove_design_gain,
     ),

@@ -1,6 +1,6 @@
 """Normalized second moments of Z, A2, D4 and E8: exact derivations and a Monte Carlo check.
 
-THEORY.md §1.4; derivation in ``proofs/second_moments.md``. Two certificates:
+theory.md §1.4; derivation in ``proofs/second_moments.md``. Two certificates:
 
 - ``second_moment_closed_forms`` (a proof). G(Z) = ∫_{−1/2}^{1/2} x² dx = 1/12 in exact
   rationals; G of every root lattice used (Z ≅ A1, A2, D4, E8) from its Voronoi cell written as
@@ -70,7 +70,7 @@ __all__ = [
     "prove_monte_carlo",
 ]
 
-#: The closed forms THEORY.md §1.4 claims, as G = rational·√radicand.
+#: The closed forms theory.md §1.4 claims, as G = rational·√radicand.
 THEORY_CLOSED_FORMS: dict[str, tuple[Fraction, int]] = {
     "Z": (Fraction(1, 12), 1),
     "A2": (Fraction(5, 108), 3),  # 5/(36√3)
@@ -217,7 +217,7 @@ class AlcoveDerivation:
 
 
 def alcove_second_moment_squared(root_system: RootSystem) -> AlcoveDerivation:
-    """G² of a simply-laced root lattice, exactly, from its fundamental alcove (THEORY.md §1.4).
+    """G² of a simply-laced root lattice, exactly, from its fundamental alcove (theory.md §1.4).
 
     Checks on the way, each raising :class:`CertificateFailure` when it fails: θ = Σ m_i α_i has
     norm 2 and is dominant (so it is the highest root and the alcove's vertices are 0 and ω_i/m_i),
@@ -423,7 +423,7 @@ def prove_closed_forms(
     claimed: Mapping[str, tuple[Fraction, int]] = THEORY_CLOSED_FORMS,
     claimed_e8_loss_db: str = "0.88",
 ) -> list[Fact]:
-    """Prove THEORY.md §1.4's normalized second moments and what it says about them.
+    """Prove theory.md §1.4's normalized second moments and what it says about them.
 
     ``claimed`` maps Z, A2, D4, E8 to G = rational·√radicand; ``claimed_e8_loss_db`` is E8's
     loss 10·log10(2πe·G) to the decimals given. A wrong claim raises :class:`CertificateFailure`.
@@ -622,7 +622,7 @@ def prove_monte_carlo(
     seed: int = SEED,
     z_score: float = Z_SCORE,
 ) -> list[Fact]:
-    """Check each closed form against a Monte Carlo estimate from ``decoder`` (THEORY.md §1.4).
+    """Check each closed form against a Monte Carlo estimate from ``decoder`` (theory.md §1.4).
 
     For every lattice in ``samples`` the interval mean ± z_score·SE, divided by the enclosure of
     V^(2/d), must certainly contain the claimed G, and every decoded point must be a lattice

@@ -10,12 +10,13 @@ CITE_FORMATS = ("text", "bibtex", "json")
 
 _TEXT = f"""\
 O. Ordentlich and Y. Polyanskiy, "Optimal Quantization for Matrix Multiplication,"
-  arXiv:2410.13780, 2024. (THEORY.md §1: Γ(R), the converse, the universal nested-lattice scheme)
+  arXiv:2410.13780, 2024. (docs/theory.md §1: Γ(R), the converse, the universal
+  nested-lattice scheme)
 S. Savkin, E. Porat, O. Ordentlich and Y. Polyanskiy, "NestQuant: Nested Lattice Quantization for
   Matrix Products and LLMs," Proc. 42nd Int. Conf. Machine Learning (ICML), PMLR 267,
-  pp. 53042-53062, 2025. arXiv:2502.09720. (THEORY.md §1.4: E8 Voronoi codes)
+  pp. 53042-53062, 2025. arXiv:2502.09720. (docs/theory.md §1.4: E8 Voronoi codes)
 C. Ang, S. Kim and M. Pilanci, "Optimal Scalar Quantization for Matrix Multiplication: Closed-Form
-  Density and Phase Transition," arXiv:2603.19559, 2026. (THEORY.md §2: scalar quantizers)
+  Density and Phase Transition," arXiv:2603.19559, 2026. (docs/theory.md §2: scalar quantizers)
 The quantmm developers, "quantmm: a numerical reference for quantized matrix multiplication,"
   software, version {__version__}, 2026."""
 

@@ -1,4 +1,4 @@
-"""The matrix-multiplication quantizer protocol every kernel implements (THEORY.md §1).
+"""The matrix-multiplication quantizer protocol every kernel implements (theory.md §1).
 
 A is n×a and B is n×b. Encoder 1 sees only A, encoder 2 sees only B, and the decoder forms an
 estimate C ≈ AᵀB (a×b) from the two messages and the randomness the parties share. In quantmm that

@@ -165,7 +165,7 @@ QUANTITIES: dict[str, Quantity] = {
             "g_opt",
             scalar_gaussian.g_opt,
             ("rho",),
-            summary="G_opt(ρ) = I(ρ)³/(12√(2π)), per side (THEORY.md §2.3)",
+            summary="G_opt(ρ) = I(ρ)³/(12√(2π)), per side (theory.md §2.3)",
             latex=r"G_{\mathrm{opt}}(\rho)",
         ),
         Quantity(

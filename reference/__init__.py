@@ -4,13 +4,13 @@ Every function takes exact inputs (ints, fractions, decimal strings, or the exac
 and returns an :class:`mpmath.mpf` certified to ``digits`` significant decimal digits by a second
 evaluation at higher precision; see :mod:`quantmm.reference.precision`.
 
-THEORY.md §1 (Ordentlich–Polyanskiy): :func:`phi`, :func:`critical_rate`, :func:`gamma`,
+theory.md §1 (Ordentlich–Polyanskiy): :func:`phi`, :func:`critical_rate`, :func:`gamma`,
 :func:`gamma_derivative`, :func:`gamma_inverse`, :func:`time_sharing_fraction`,
 :func:`one_sided`, :func:`unequal_rates`, :func:`lower_bound`, :func:`universal_guarantee`,
 :func:`centered_frobenius_norms`; lattice constants :func:`normalized_second_moment`,
 :func:`lattice_loss_db`, :func:`sphere_bound`, :func:`ball_bound`.
 
-THEORY.md §2 (Ang–Kim–Pilanci, scalar quantization): the high-resolution theory for general pairs
+theory.md §2 (Ang–Kim–Pilanci, scalar quantization): the high-resolution theory for general pairs
 (:mod:`~quantmm.reference.scalar_highres`), the closed forms for correlated Gaussian pairs
 (:mod:`~quantmm.reference.scalar_gaussian`), finite-K designs
 (:mod:`~quantmm.reference.scalar_designs`) and their exact error moments

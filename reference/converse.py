@@ -1,6 +1,6 @@
 """The converse: a lower bound on E||AᵀB − C||²_F that holds for every problem size.
 
-THEORY.md §1.2 (OP; the form of the bound is [derived]): for every n, a, b ≥ 1 and every
+theory.md §1.2 (OP; the form of the bound is [derived]): for every n, a, b ≥ 1 and every
 (randomized) scheme of rate R on independent A (n x a), B (n x b) with iid N(0, σ_A²), N(0, σ_B²)
 entries,
 
@@ -27,7 +27,7 @@ def lower_bound(
     sigma_b: object = 1,
     digits: int = DEFAULT_DIGITS,
 ) -> mpmath.mpf:
-    """n·a·b·σ_a²·σ_b²·Γ(R): no scheme of rate R gets E||AᵀB − C||²_F below this (THEORY.md §1.2).
+    """n·a·b·σ_a²·σ_b²·Γ(R): no scheme of rate R gets E||AᵀB − C||²_F below this (theory.md §1.2).
 
     ``n`` is the inner dimension, ``a`` and ``b`` the numbers of columns of A and B, ``sigma_a`` and
     ``sigma_b`` the entries' standard deviations (> 0).

@@ -1,4 +1,4 @@
-"""E[D²] and E[D] of a named scalar design on a Gaussian pair (THEORY.md §2.4).
+"""E[D²] and E[D] of a named scalar design on a Gaussian pair (theory.md §2.4).
 
 The design's codebook and the error integrals are computed together at each working precision,
 so the certified moments are those of the exact design (not of a rounded codebook).
@@ -35,7 +35,7 @@ def scalar_error(
     k: object = None,
 ) -> ScalarError:
     """E[D²] and E[D] for D = XY − Q(X)·Q(Y), both inputs quantized by ``design`` with ``levels``
-    levels, (X, Y) standard normal with correlation ``rho`` (THEORY.md §2.4; AKP).
+    levels, (X, Y) standard normal with correlation ``rho`` (theory.md §2.4; AKP).
 
     ``design`` is one of ``opt`` (λ* compander), ``pd`` (Panter–Dite compander), ``lloyd_max``,
     ``uniform``, ``matmul_lloyd``, ``matmul_lloyd_bias`` (which needs the inner dimension ``k``).

@@ -1,6 +1,6 @@
 """The distortion-rate function of Gaussian matrix multiplication (Ordentlich–Polyanskiy).
 
-THEORY.md §1.1–§1.2. For A (n x a) and B (n x b) with iid N(0, 1) entries, each compressed to R bits
+theory.md §1.1–§1.2. For A (n x a) and B (n x b) with iid N(0, 1) entries, each compressed to R bits
 per entry, the smallest normalized distortion E||AᵀB − C||²_F / (n·a·b) is Γ(R):
 
     φ(R) = 2·2^(−2R) − 2^(−4R) = 1 − (1 − 2^(−2R))²
@@ -53,7 +53,7 @@ def _two_pow_minus_2r(rate: mpmath.mpf) -> mpmath.mpf:
 def _two_pow_minus_2r_exact(rate: Fraction) -> mpmath.mpf:
     """2^(−2R) for an exact rate R >= 0: 2^(−⌊2R⌋) exactly times 2^(−f), f = 2R − ⌊2R⌋ in [0, 1)
     (the only rounded factor), so the result has a relative error of a few ulps for every R,
-    however large (THEORY.md §1.1)."""
+    however large (theory.md §1.1)."""
     twice = 2 * rate
     whole = twice.numerator // twice.denominator
     fraction = twice - whole
@@ -70,7 +70,7 @@ def _one_minus_two_pow_minus_2r_exact(rate: Fraction) -> mpmath.mpf:
 
 
 def _phi_at_working_precision(rate: mpmath.mpf) -> mpmath.mpf:
-    """φ(R) = 2·2^(−2R) − 2^(−4R) (THEORY.md §1.1), for a rounded rate (R* itself)."""
+    """φ(R) = 2·2^(−2R) − 2^(−4R) (theory.md §1.1), for a rounded rate (R* itself)."""
     single = _two_pow_minus_2r(rate)
     return 2 * single - single * single
 
@@ -95,7 +95,7 @@ def _critical_rate_at_working_precision() -> mpmath.mpf:
 
 
 def _gamma_at_working_precision(rate: Fraction) -> mpmath.mpf:
-    """Γ(R) from its two branches (THEORY.md §1.1), for an exact rate. The branch is chosen on
+    """Γ(R) from its two branches (theory.md §1.1), for an exact rate. The branch is chosen on
     the rounded rate; near R* both branches agree to first order (Γ is C¹ there)."""
     critical = _critical_rate_at_working_precision()
     if to_mpf(rate) >= critical:
@@ -185,7 +185,7 @@ def _rate(value: object, name: str = "rate") -> Fraction:
 def phi(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """φ(R) = 2·2^(−2R) − 2^(−4R): distortion of describing every coordinate at rate R.
 
-    THEORY.md §1.1 (OP). ``rate`` in bits per entry, ``rate >= 0``.
+    theory.md §1.1 (OP). ``rate`` in bits per entry, ``rate >= 0``.
 
     >>> from quantmm.reference import to_decimal
     >>> to_decimal(phi(1, digits=10), 10)
@@ -197,7 +197,7 @@ def phi(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
 
 @checks_digits
 def critical_rate(digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """R* ≈ 0.906: the positive root of 2^(2R) = 1 + 4R·ln 2 (THEORY.md §1.1).
+    """R* ≈ 0.906: the positive root of 2^(2R) = 1 + 4R·ln 2 (theory.md §1.1).
 
     OP's phase transition: below R* the optimal scheme time-shares.
 
@@ -210,7 +210,7 @@ def critical_rate(digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
 
 @checks_digits
 def gamma(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """Γ(R): the distortion-rate function of iid Gaussian AᵀB (THEORY.md §1.1, OP).
+    """Γ(R): the distortion-rate function of iid Gaussian AᵀB (theory.md §1.1, OP).
 
     Γ(R) = φ(R) for R ≥ R*, and 1 − (R/R*)·(1 − φ(R*)) below R* (time sharing).
 
@@ -226,7 +226,7 @@ def gamma(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
 
 @checks_digits
 def gamma_derivative(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """Γ'(R) (THEORY.md §1.1). Γ is C¹, so the two branches agree at R*; at R = 0 this is the
+    """Γ'(R) (theory.md §1.1). Γ is C¹, so the two branches agree at R*; at R = 0 this is the
     right derivative −(1 − φ(R*))/R*.
 
     >>> from quantmm.reference import to_decimal
@@ -241,7 +241,7 @@ def gamma_derivative(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
 
 @checks_digits
 def gamma_inverse(distortion: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """The rate R (bits per entry) at which Γ(R) = D, for 0 < D ≤ 1 (THEORY.md §1.1).
+    """The rate R (bits per entry) at which Γ(R) = D, for 0 < D ≤ 1 (theory.md §1.1).
 
     >>> from quantmm.reference import to_decimal
     >>> to_decimal(gamma_inverse("7/16", digits=10), 10)
@@ -262,7 +262,7 @@ def time_sharing_fraction(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.
     """κ(R) = min(R/R*, 1): the fraction of coordinates the optimal scheme describes.
 
     Below R* the optimal scheme describes a fraction κ of the coordinates at rate R* and outputs 0
-    for the rest (THEORY.md §1.1; OP: Johnson–Lindenstrauss sketching).
+    for the rest (theory.md §1.1; OP: Johnson–Lindenstrauss sketching).
 
     >>> from quantmm.reference import to_decimal
     >>> to_decimal(time_sharing_fraction(2, digits=5), 5)
@@ -280,7 +280,7 @@ def time_sharing_fraction(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.
 
 @checks_digits
 def one_sided(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """2^(−2R): the distortion when B is known to the decoder (THEORY.md §1.2, [derived]).
+    """2^(−2R): the distortion when B is known to the decoder (theory.md §1.2, [derived]).
 
     >>> from quantmm.reference import to_decimal
     >>> to_decimal(one_sided(1, digits=5), 5)
@@ -292,7 +292,7 @@ def one_sided(rate: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
 
 @checks_digits
 def unequal_rates(rate_a: object, rate_b: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """D(R_a, R_b) = 1 − sup_{0<κ≤1} κ·(1 − 2^(−2R_a/κ))·(1 − 2^(−2R_b/κ)) (THEORY.md §1.2).
+    """D(R_a, R_b) = 1 − sup_{0<κ≤1} κ·(1 − 2^(−2R_a/κ))·(1 − 2^(−2R_b/κ)) (theory.md §1.2).
 
     The supremum is found exactly: its maximizer is the root of a strictly monotone equation (see
     ``_optimal_fraction_at_working_precision``), solved at the working precision, not on a grid.

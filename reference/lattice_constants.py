@@ -1,6 +1,6 @@
 """Exact lattice constants: normalized second moments and the sphere and ball bounds.
 
-THEORY.md §1.4. The normalized second moment of a lattice Λ ⊂ R^d with Voronoi cell V is
+theory.md §1.4. The normalized second moment of a lattice Λ ⊂ R^d with Voronoi cell V is
 
     G(Λ) = E||U||² / (d · vol(V)^(2/d)),   U uniform on V.
 

@@ -1,8 +1,8 @@
-"""Exact error moments of entrywise scalar quantization for Gaussian pairs (THEORY.md §2.1, §2.4).
+"""Exact error moments of entrywise scalar quantization for Gaussian pairs (theory.md §2.1, §2.4).
 
 (X, Y) is a standard bivariate normal pair with correlation ρ; X is quantized by Q_X, Y by Q_Y
 (:class:`~quantmm.reference.scalar_codebook.ScalarCodebook`), and D = XY − Q_X(X)·Q_Y(Y). The
-matrix-multiplication error is E = m·n·(k·E[D²] + k(k−1)·(E[D])²) (AKP; THEORY.md §2.1), so these
+matrix-multiplication error is E = m·n·(k·E[D²] + k(k−1)·(E[D])²) (AKP; theory.md §2.1), so these
 two moments are all a design needs.
 
 Given X = x, Y ~ N(ρx, 1 − ρ²), and the conditional moments of Q_Y(Y) have closed forms through Φ
@@ -217,7 +217,7 @@ def product_error_moments(
     rho: object,
     digits: int = DEFAULT_DIGITS,
 ) -> ProductErrorMoments:
-    """Exact E[D²] and E[D], D = XY − Q_X(X)·Q_Y(Y), for a standard Gaussian pair (THEORY.md §2.4).
+    """Exact E[D²] and E[D], D = XY − Q_X(X)·Q_Y(Y), for a standard Gaussian pair (theory.md §2.4).
 
     The codebooks' levels and thresholds are taken at their exact (binary) values; ``rho`` exactly,
     in [−1, 1]. At ρ = 0 with a symmetric codebook E[D] = −E[Q_X(X)]·E[Q_Y(Y)] = 0 exactly.
@@ -264,7 +264,7 @@ def _mean_squared_error_at_working_precision(codebook: ScalarCodebook) -> mpmath
 
 @checks_digits
 def mean_squared_error(codebook: ScalarCodebook, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """E[(X − Q(X))²] for X ~ N(0, 1): the plain MSE of a codebook (THEORY.md §2.4).
+    """E[(X − Q(X))²] for X ~ N(0, 1): the plain MSE of a codebook (theory.md §2.4).
 
     >>> from quantmm.reference import to_decimal
     >>> root = mpmath.sqrt(2 / mpmath.pi)

@@ -1,4 +1,4 @@
-"""Scalar quantizers as data: levels and thresholds (THEORY.md §2.4).
+"""Scalar quantizers as data: levels and thresholds (theory.md §2.4).
 
 A :class:`ScalarCodebook` with K levels a_1 < … < a_K and thresholds t_1 < … < t_(K−1) maps x to
 a_i on the cell (t_(i−1), t_i], with t_0 = −∞ and t_K = +∞. All designs in quantmm are regular

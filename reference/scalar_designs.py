@@ -1,4 +1,4 @@
-"""Finite-K scalar quantizer designs for standard Gaussian pairs (THEORY.md §2.4).
+"""Finite-K scalar quantizer designs for standard Gaussian pairs (theory.md §2.4).
 
 X, Y are standard normal with correlation ρ and both are quantized by the same K-level codebook
 (AKP = Ang, Kim, Pilanci, arXiv:2603.19559; D = XY − Q(X)Q(Y)). Every design is regular and
@@ -37,7 +37,7 @@ matmul-Lloyd
 ------------
 For fixed Q_Y, mapping x to level a costs a²h(x) − 2a·x·g(x) with g(x) = E[Y·Q_Y(Y) | x],
 h(x) = E[Q_Y(Y)² | x]; the best response of Q_X has thresholds x·g/h = (a_i + a_(i+1))/2 and
-levels a_i = E[XYQ_Y(Y); S_i]/E[Q_Y(Y)²; S_i] (THEORY.md §2.4). Two findings shape the design:
+levels a_i = E[XYQ_Y(Y); S_i]/E[Q_Y(Y)²; S_i] (theory.md §2.4). Two findings shape the design:
 
 1. The law is symmetric in X ↔ Y, but the minimizer over *pairs* (Q_X, Q_Y) need not be: for
    large |ρ| the plain alternating iteration (X's best response, then Y's) leaves the diagonal
@@ -209,7 +209,7 @@ def _single_level(design: str) -> ScalarCodebook:
 
 def _compander_at_working_precision(design: str, rho: mpmath.mpf, size: int) -> ScalarCodebook:
     """Points c_i = Λ⁻¹((i − ½)/K), midpoint thresholds; ``pd`` is √3·Φ⁻¹((i − ½)/K) with
-    Φ⁻¹(p) = √2·erfinv(2p − 1), ``opt`` uses the quantile of λ* (THEORY.md §2.4)."""
+    Φ⁻¹(p) = √2·erfinv(2p − 1), ``opt`` uses the quantile of λ* (theory.md §2.4)."""
     positive = []
     for i in range(1, size + 1):
         if 2 * i - 1 <= size:
@@ -1216,7 +1216,7 @@ def design_codebook(
     k: object = None,
 ) -> ScalarCodebook:
     """The K-level codebook of ``design`` for standard Gaussian pairs with correlation ``rho``,
-    certified to ``digits`` significant digits in every level and threshold (THEORY.md §2.4; AKP).
+    certified to ``digits`` significant digits in every level and threshold (theory.md §2.4; AKP).
 
     ``design`` is one of :data:`DESIGNS` (see the module docstring): ``opt`` (λ* compander),
     ``pd`` (Panter–Dite compander), ``lloyd_max`` (MSE-optimal for N(0, 1), independent of ρ),
@@ -1249,7 +1249,7 @@ def design_codebook(
 
 @checks_digits
 def lloyd_max_distortion(levels: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """E[(X − Q(X))²] of the K-level Lloyd–Max quantizer of N(0, 1) (THEORY.md §2.4; computed,
+    """E[(X − Q(X))²] of the K-level Lloyd–Max quantizer of N(0, 1) (theory.md §2.4; computed,
     not taken from Max's 1960 table). K = 1 gives 1, K = 2 gives 1 − 2/π.
 
     >>> from quantmm.reference import to_decimal

@@ -1,6 +1,6 @@
 """High-resolution scalar quantization of correlated Gaussian pairs for matrix multiplication.
 
-THEORY.md §2.3 (AKP = Ang, Kim, Pilanci, arXiv:2603.19559). For a zero-mean Gaussian pair (X, Y)
+theory.md §2.3 (AKP = Ang, Kim, Pilanci, arXiv:2603.19559). For a zero-mean Gaussian pair (X, Y)
 with unit variances and correlation ρ, the conditional second moment is
 m(x) = E[Y²|X = x] = 1 − ρ² + ρ²x², and the optimal point density of §2.2 is
 
@@ -26,7 +26,7 @@ the last claim fails (then e_Y = ±e_X and E[e_X e_Y] = ±E[e_X²] ≍ K⁻²): 
 ρ ≈ ±0.9087 (the wide cells around λ*'s dip at 0 take over). The o(K⁻²) remainder is of order
 K⁻³·log K (the outer cells), not K⁻⁴, so extrapolations in K must allow for it.
 
-The same caveat holds for E[D²] (THEORY.md §2.1): its cross term 2·E[XY·e_X·e_Y] is o(K⁻²) only
+The same caveat holds for E[D²] (theory.md §2.1): its cross term 2·E[XY·e_X·e_Y] is o(K⁻²) only
 for |ρ| < 1. At ρ = ±1 it equals the two one-sided terms together, so K²·E[D²] → 4·G (for the
 Panter–Dite compander at ρ = 1: 4·G_PD(1) = 6√3π, checked in the tests), not 2·G.
 
@@ -538,7 +538,7 @@ def _rho(value: object) -> Fraction:
 @checks_digits
 def optimal_density(u: object, rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """λ*(u) = exp(−u²/6)·((1 − ρ²) + ρ²u²)^(1/3) / I(ρ): the optimal point density for one side
-    of a unit-variance Gaussian pair with correlation ρ (THEORY.md §2.3; AKP).
+    of a unit-variance Gaussian pair with correlation ρ (theory.md §2.3; AKP).
 
     It integrates to 1 and is even in u (and in ρ). At |ρ| = 1 it vanishes at u = 0 (returned as
     an exact 0).
@@ -564,7 +564,7 @@ def optimal_density(u: object, rho: object, digits: int = DEFAULT_DIGITS) -> mpm
 
 @checks_digits
 def optimal_density_cdf(u: object, rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """Λ(u) = ∫_{−∞}^u λ*(v) dv, the compander of the optimal density (THEORY.md §2.3–§2.4).
+    """Λ(u) = ∫_{−∞}^u λ*(v) dv, the compander of the optimal density (theory.md §2.3–§2.4).
 
     Λ(0) = 1/2 and Λ(−u) = 1 − Λ(u); at ρ = 0 it is Φ(u/√3).
 
@@ -589,7 +589,7 @@ def optimal_density_cdf(u: object, rho: object, digits: int = DEFAULT_DIGITS) ->
 
 @checks_digits
 def optimal_density_quantile(p: object, rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """Λ⁻¹(p) for 0 < p < 1: the compander point of mass p (THEORY.md §2.4: the compander's
+    """Λ⁻¹(p) for 0 < p < 1: the compander point of mass p (theory.md §2.4: the compander's
     levels are Λ⁻¹((i − ½)/K)). At ρ = 0 it is √3·Φ⁻¹(p); Λ⁻¹(1/2) = 0 exactly.
 
     Solved by safeguarded Newton on the strictly increasing Λ; p close to 0 or 1 is handled in
@@ -625,7 +625,7 @@ def optimal_density_quantile(p: object, rho: object, digits: int = DEFAULT_DIGIT
 
 @checks_digits
 def density_normalizer(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """I(ρ) = ∫ exp(−u²/6)((1 − ρ²) + ρ²u²)^(1/3) du (THEORY.md §2.3), computed two ways.
+    """I(ρ) = ∫ exp(−u²/6)((1 − ρ²) + ρ²u²)^(1/3) du (theory.md §2.3), computed two ways.
 
     Every evaluation computes I by quadrature of the definition *and* by the closed form
     √π (1 − ρ²)^(5/6)/|ρ| · U(1/2, 11/6, (1 − ρ²)/(6ρ²)) (Tricomi U; I(0) = √(6π),
@@ -659,7 +659,7 @@ def density_normalizer(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
 @checks_digits
 def g_opt(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """G_opt(ρ) = I(ρ)³/(12√(2π)): the K⁻² coefficient of one side's E[D²] contribution with the
-    optimal density (THEORY.md §2.2–§2.3), so with K_X = K_Y = K, K²·E[D²] → 2·G_opt(ρ) for
+    optimal density (theory.md §2.2–§2.3), so with K_X = K_Y = K, K²·E[D²] → 2·G_opt(ρ) for
     |ρ| < 1 (at |ρ| = 1 the cross term adds as much again: see the module docstring).
 
     It equals (1/12)(∫ (φ·m)^(1/3))³ with m(x) = 1 − ρ² + ρ²x² (Hölder); G_opt(0) = √3π/2.
@@ -682,7 +682,7 @@ def g_opt(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
 @checks_digits
 def g_pd(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """G_PD(ρ) = (√3π/2)(1 + 2ρ²): the same coefficient for the Panter–Dite (MSE-optimal)
-    density ∝ φ^(1/3), the design commonly used for matmul (THEORY.md §2.3).
+    density ∝ φ^(1/3), the design commonly used for matmul (theory.md §2.3).
 
     >>> from quantmm.reference import to_decimal
     >>> to_decimal(g_pd("0.5", digits=20), 20)  # (3/2)·√3π/2
@@ -697,7 +697,7 @@ def g_pd(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
 @checks_digits
 def design_gain_db(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """10·log10(G_PD/G_opt) ≥ 0: the gain in dB of the optimal density over Panter–Dite
-    (THEORY.md §2.3; G_PD/G_opt = E[W]/(E[W^(1/3)])³ with W = 1 − ρ² + 3ρ²Z²). Exactly 0 at
+    (theory.md §2.3; G_PD/G_opt = E[W]/(E[W^(1/3)])³ with W = 1 − ρ² + 3ρ²Z²). Exactly 0 at
     ρ = 0; for small ρ it is ≈ 60ρ⁴/ln 10, computed without cancellation.
 
     >>> from quantmm.reference import to_decimal
@@ -715,7 +715,7 @@ def design_gain_db(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
 
 def is_bimodal(rho: object) -> bool:
     """Whether λ* has two peaks: exactly when |ρ| > 1/√3, i.e. 3ρ² > 1, decided in exact
-    rational arithmetic (THEORY.md §2.3; AKP's phase transition).
+    rational arithmetic (theory.md §2.3; AKP's phase transition).
 
     >>> is_bimodal("0.577"), is_bimodal("0.578"), is_bimodal(-1)
     (False, True, True)
@@ -726,7 +726,7 @@ def is_bimodal(rho: object) -> bool:
 
 @checks_digits
 def peak_location(rho: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
-    """The positive mode of λ*: 0 when |ρ| ≤ 1/√3 (unimodal), else √(3 − 1/ρ²) (THEORY.md §2.3;
+    """The positive mode of λ*: 0 when |ρ| ≤ 1/√3 (unimodal), else √(3 − 1/ρ²) (theory.md §2.3;
     AKP). The density is even, so for |ρ| > 1/√3 the peaks are ±√(3 − 1/ρ²); the positive one is
     returned.
 
@@ -749,7 +749,7 @@ def compander_bias_coefficient(
 ) -> mpmath.mpf:
     """β with E[D] = β/K² + o(K⁻²) when X and Y are both quantized by the K-level compander of
     ``design`` (``"opt"``: λ*; ``"pd"``: Panter–Dite, N(0, 3)), points Λ⁻¹((i − ½)/K) and
-    midpoint thresholds (THEORY.md §2.1, §2.4; derived in the module docstring).
+    midpoint thresholds (theory.md §2.1, §2.4; derived in the module docstring).
 
     For |ρ| < 1, β = −(ρ/12)·∫ φ(x)(1 − x²)/λ(x)² dx (for Panter–Dite this is √3·π·ρ). At
     |ρ| = 1 the cross term E[e_X e_Y] is of order K⁻² too and β = −(ρ/12)·∫ φ(2 − x²)/λ² dx

@@ -1,6 +1,6 @@
 """High-resolution theory of scalar quantization for matrix multiplication, for any pair law.
 
-THEORY.md §2.1–§2.2 (AKP = Ang, Kim, Pilanci, arXiv:2603.19559). A is m x k, B is k x n, each
+theory.md §2.1–§2.2 (AKP = Ang, Kim, Pilanci, arXiv:2603.19559). A is m x k, B is k x n, each
 entry of A quantized by Q_X, each entry of B by Q_Y; the k pairs behind one output entry are iid
 copies of (X, Y). With D = XY − Q_X(X)Q_Y(Y), the error E = E||AB − ÂB̂||²_F is exactly
 
@@ -198,7 +198,7 @@ def bennett_coefficient(
     digits: int = DEFAULT_DIGITS,
 ) -> mpmath.mpf:
     """(1/12)·∫ p_X·m_X/λ² dx: the K⁻² coefficient of one side's contribution to E[D²] when X is
-    quantized with point density λ (THEORY.md §2.1; AKP).
+    quantized with point density λ (theory.md §2.1; AKP).
 
     ``point_density`` must integrate to 1 over the support (within 10⁻⁸, else ValueError); the
     value is computed for λ/∫λ, so a density normalized at the working precision is exact.
@@ -230,7 +230,7 @@ def optimal_point_density_constant(
     digits: int = DEFAULT_DIGITS,
 ) -> mpmath.mpf:
     """C* = (1/12)·(∫ (p_X·m_X)^(1/3) dx)³: the smallest Bennett coefficient, reached by
-    λ* ∝ (p_X·m_X)^(1/3) (THEORY.md §2.2, Hölder; AKP).
+    λ* ∝ (p_X·m_X)^(1/3) (theory.md §2.2, Hölder; AKP).
 
     >>> from quantmm.reference import to_decimal
     >>> p, m = gaussian_pair(0)
@@ -256,7 +256,7 @@ def optimal_point_density(
     digits: int = DEFAULT_DIGITS,
 ) -> mpmath.mpf:
     """λ*(x) = (p_X(x)·m_X(x))^(1/3) / ∫ (p_X·m_X)^(1/3): the optimal point density, normalized
-    (THEORY.md §2.2; AKP). 0 outside the support (exactly). Where p·m vanishes inside the support
+    (theory.md §2.2; AKP). 0 outside the support (exactly). Where p·m vanishes inside the support
     the zero is computed, and refused by the certification.
 
     >>> from quantmm.reference import to_decimal
@@ -289,7 +289,7 @@ def panter_dite_constant(
 ) -> mpmath.mpf:
     """The Bennett coefficient of the MSE-optimal (Panter–Dite) density λ ∝ p_X^(1/3):
     (1/12)·(∫ p^(1/3))²·∫ p^(1/3)·m_X. It equals C* only where m_X is constant
-    (THEORY.md §2.2; AKP).
+    (theory.md §2.2; AKP).
 
     >>> from quantmm.reference import to_decimal
     >>> p, m = gaussian_pair("0.5")
@@ -308,7 +308,7 @@ def panter_dite_constant(
 
 def gaussian_pair(rho: object) -> tuple[Density, Density]:
     """(p_X, m_X) for a zero-mean Gaussian pair with unit variances and correlation ρ
-    (THEORY.md §2.3): p_X = the standard normal density, m_X(x) = (1 − ρ²) + ρ²x², with 1 − ρ²
+    (theory.md §2.3): p_X = the standard normal density, m_X(x) = (1 − ρ²) + ρ²x², with 1 − ρ²
     and ρ² kept exact until they are rounded at the working precision. Support: (−inf, inf).
 
     >>> p, m = gaussian_pair("0.5")
@@ -338,7 +338,7 @@ def product_error(
 ) -> mpmath.mpf:
     """E||AB − ÂB̂||²_F = m·n·(k·E[D²] + k(k−1)·(E[D])²) for A (m x k) and B (k x n) in the
     pair-iid model, from the per-pair moments E[D²] (``second_moment``) and E[D] (``mean``)
-    (THEORY.md §2.1, exact). Jensen requires E[D²] ≥ (E[D])²; inputs violating it are refused.
+    (theory.md §2.1, exact). Jensen requires E[D²] ≥ (E[D])²; inputs violating it are refused.
 
     >>> from quantmm.reference import to_decimal
     >>> to_decimal(product_error(2, 100, 3, "0.01", "0.001", digits=10), 10)  # 6·(1 + 0.0099)
@@ -359,7 +359,7 @@ def product_error(
 @checks_digits
 def bias_crossover(second_moment: object, mean: object, digits: int = DEFAULT_DIGITS) -> mpmath.mpf:
     """The inner dimension k at which the bias term k(k−1)·(E[D])² of :func:`product_error`
-    equals the variance term k·E[D²]: k = 1 + E[D²]/(E[D])² (THEORY.md §2.1). Beyond it the
+    equals the variance term k·E[D²]: k = 1 + E[D²]/(E[D])² (theory.md §2.1). Beyond it the
     bias dominates; since E[D] = O(K⁻²) and E[D²] = O(K⁻²), this happens once k is comparable
     to K². A zero mean never crosses over (ValueError).
 

@@ -1,6 +1,6 @@
 """The guarantee of the universal nested-lattice scheme for arbitrary matrices.
 
-THEORY.md §1.3 (OP: a guarantee in ||Ā||_F, ||B̄||_F, ||ĀᵀB̄||_F; the constants are [derived] and
+theory.md §1.3 (OP: a guarantee in ||Ā||_F, ||B̄||_F, ||ĀᵀB̄||_F; the constants are [derived] and
 re-derived in proofs/universal_guarantee.md). Ā, B̄ are A, B with zero-mean columns; with ideal
 (good, never overloaded) lattices at rate R, writing φ = φ(R):
 
@@ -80,7 +80,7 @@ def _centered_columns(rows: list[list[Fraction]]) -> list[list[Fraction]]:
 def centered_frobenius_norms(A: object, B: object) -> CenteredNorms:
     """||ĀᵀB̄||²_F, ||Ā||²_F, ||B̄||²_F and n for A (n x a), B (n x b), in exact rational arithmetic.
 
-    Ā and B̄ are A and B with each column's mean subtracted (THEORY.md §1.3). Float entries are
+    Ā and B̄ are A and B with each column's mean subtracted (theory.md §1.3). Float entries are
     taken at their exact binary value. The cost is O(n·a·b) rational operations: meant for the
     reference sizes a conformance check uses, not for large matrices.
 
@@ -122,7 +122,7 @@ def universal_guarantee(
     ``fro_AtB_sq`` = ||ĀᵀB̄||²_F, ``fro_A_sq`` = ||Ā||²_F, ``fro_B_sq`` = ||B̄||²_F for the
     column-centered matrices (see :func:`centered_frobenius_norms`), ``n`` the inner dimension.
     ``alpha`` is ``"mmse"`` (α = 1 − 2^(−2R), R ≥ 0) or ``"unbiased"`` (α = 1, R > 0). These are the
-    ideal-lattice constants of THEORY.md §1.3; a practical lattice adds its own loss.
+    ideal-lattice constants of theory.md §1.3; a practical lattice adds its own loss.
 
     For iid N(0, 1) matrices the norms concentrate at n·a·b, n·a and n·b, and the MMSE bound is
     n·a·b·φ(R) (here n = 8, a = b = 1):

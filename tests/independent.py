@@ -20,7 +20,7 @@ def critical_rate_lambert(dps: int) -> mpmath.mpf:
 
 
 def phi_definition(rate: mpmath.mpf) -> mpmath.mpf:
-    """φ(R) = 1 − (1 − 2^(−2R))², the second form of THEORY.md §1.1."""
+    """φ(R) = 1 − (1 − 2^(−2R))², the second form of theory.md §1.1."""
     return 1 - (1 - mpmath.power(2, -2 * rate)) ** 2
 
 

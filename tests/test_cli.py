@@ -295,7 +295,7 @@ def test_closed_form_values(args: tuple[str, ...], digits: int, exact: Fraction)
 @pytest.mark.parametrize(
     ("args", "exact"),
     [
-        # D(R, R) = Γ(R) = φ(R) = 2·4^(−R) − 16^(−R) for R ≥ R* (THEORY.md §1.2): about 1.2e-60.
+        # D(R, R) = Γ(R) = φ(R) = 2·4^(−R) − 16^(−R) for R ≥ R* (theory.md §1.2): about 1.2e-60.
         pytest.param(
             ("unequal_rates", "rate_a=100", "rate_b=100"),
             Fraction(2, 4**100) - Fraction(1, 16**100),

@@ -9,7 +9,7 @@ from quantmm.reference import g_opt, g_pd, scalar_error, to_decimal
 
 
 def test_opt_compander_approaches_twice_g_opt():
-    # THEORY.md §2.3: K²·E[D²] → 2·G_opt(ρ) for the λ* compander. The gap closes like 1/K here,
+    # theory.md §2.3: K²·E[D²] → 2·G_opt(ρ) for the λ* compander. The gap closes like 1/K here,
     # so one Richardson step 2·f(2K) − f(K) must land near the limit, and clearly away from the
     # Panter–Dite constant 2·G_PD(ρ) (2.7% higher at ρ = 0.3). G_opt and G_PD are the closed forms.
     rho = "0.3"

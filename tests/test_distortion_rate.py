@@ -1,4 +1,4 @@
-"""Γ(R), φ(R), R* and friends (THEORY.md §1.1–§1.2) against independent computations.
+"""Γ(R), φ(R), R* and friends (theory.md §1.1–§1.2) against independent computations.
 
 Independent sources: the Lambert-W closed form of R* (tests/independent.py), exact rationals at
 integer rates, one-sided finite differences for derivatives, a separate root finder for the
@@ -61,7 +61,7 @@ def test_critical_rate_solves_its_defining_equation():
 
 @pytest.mark.parametrize("rate", range(0, 13))
 def test_gamma_at_integer_rates_is_the_exact_rational(rate):
-    # THEORY.md §1.1: Γ(R) = (2^(2R+1) − 1)/2^(4R) at integer R (R* < 1, and Γ(0) = 1).
+    # theory.md §1.1: Γ(R) = (2^(2R+1) − 1)/2^(4R) at integer R (R* < 1, and Γ(0) = 1).
     exact = Fraction(2 ** (2 * rate + 1) - 1, 2 ** (4 * rate))
     digits = 60  # longer than the terminating expansion (4R ≤ 48 decimals): the string is exact
     assert Fraction(to_decimal(gamma(rate, digits=digits), digits)) == exact
@@ -332,7 +332,7 @@ def test_thousand_digits_are_certified():
     ("rate_a", "rate_b"), [(0.5, 0.5), (2.0, 0.1), (1.0, 0.2), (0.3, 0.6), (5.0, 0.05)]
 )
 def test_unequal_rates_is_not_beaten_by_mixing_two_allocations(rate_a, rate_b):
-    # THEORY.md §1.2 takes the supremum over one fraction κ at rates (R_a/κ, R_b/κ). The converse
+    # theory.md §1.2 takes the supremum over one fraction κ at rates (R_a/κ, R_b/κ). The converse
     # allows any allocation (r_i, t_i) with mean (R_a, R_b), i.e. the concave envelope of
     # (1 − 2^(−2r))(1 − 2^(−2t)). Search two-point allocations (three with the zero point) from
     # seeded random starts: none may beat the formula. See proofs/unequal_rates.md.

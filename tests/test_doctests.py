@@ -50,6 +50,6 @@ def test_every_public_reference_function_has_an_example(name):
         assert member.__doc__ and ">>>" in member.__doc__, f"{name} has no docstring example"
         module = inspect.getmodule(member)
         if module is not quantmm.reference.precision:  # the mathematics, not the plumbing
-            assert "THEORY.md" in (module.__doc__ or "") + member.__doc__, (
-                f"{name} does not cite THEORY.md"
+            assert "theory.md" in (module.__doc__ or "") + member.__doc__, (
+                f"{name} does not cite theory.md"
             )

@@ -45,7 +45,7 @@ def test_files_written_and_csv_readable(tiny):
 
 
 def test_no_configuration_beats_the_converse(tiny):
-    """THEORY.md §1.2: E D ≥ Γ(R) for every scheme of rate R (any n, a, b). Every row's 95 %
+    """theory.md §1.2: E D ≥ Γ(R) for every scheme of rate R (any n, a, b). Every row's 95 %
     upper bound on D must reach Γ at its measured rate, Γ from the mpmath reference here."""
     _, directory = tiny
     for row in _rows(directory / "lattice-gap.csv"):

@@ -1,4 +1,4 @@
-"""The scalar-matmul and least-squares experiments (issue #7; THEORY.md §2): end to end at the tiny
+"""The scalar-matmul and least-squares experiments (issue #7; theory.md §2): end to end at the tiny
 size, and their numbers against independent computations.
 
 Statistical checks use fixed seeds and a tolerance of 5 standard errors of the mean over
@@ -102,7 +102,7 @@ def test_scalar_same_seed_same_bytes_and_other_seed_other_numbers(scalar_tiny, t
 def test_scalar_measured_mse_agrees_with_the_exact_reference(scalar_tiny):
     """The headline agreement: for every design, the mean per-entry MSE ‖AB − ÂB̂‖²_F/(m·n) over
     200 trials is within 5 SE of k·E[D²] + k(k−1)·E[D]², E[D²] and E[D] from the mpmath
-    reference (quantmm.reference.product_error_moments, THEORY.md §2.1)."""
+    reference (quantmm.reference.product_error_moments, theory.md §2.1)."""
     result, _ = scalar_tiny
     for row in result.rows:
         assert _within(row["mse"], row["mse_se"], row["exact_mse"]), row["design"]
@@ -137,7 +137,7 @@ def test_scalar_check_rejects_a_prediction_without_the_bias_term():
 
 def test_scalar_highres_prediction_is_blank_where_no_constant_exists(scalar_tiny):
     """uniform and matmul_lloyd have no K⁻² constant (module docstring): NaN. For pd the
-    constant is 2·G_PD(ρ) = √3π(1 + 2ρ²) (THEORY.md §2.3), so highres_mse = k·√3π·1.5/K²."""
+    constant is 2·G_PD(ρ) = √3π(1 + 2ρ²) (theory.md §2.3), so highres_mse = k·√3π·1.5/K²."""
     result, _ = scalar_tiny
     by_design = {row["design"]: row for row in result.rows}
     assert math.isnan(by_design["uniform"]["highres_mse"])

@@ -1,4 +1,4 @@
-"""quantmm.fast.functions against the certified mpmath reference, in ulps (THEORY.md §1.1, §2.3).
+"""quantmm.fast.functions against the certified mpmath reference, in ulps (theory.md §1.1, §2.3).
 
 Expected values come from :mod:`quantmm.reference` (certified to 25–30 digits, then rounded to the
 nearest float64 through an exact fraction), from exact rationals (Γ at integer rates), or from the
@@ -89,7 +89,7 @@ def test_gamma_within_its_ulp_bound_of_the_reference(rates_and_reference):
 
 
 def test_gamma_at_integer_rates_is_the_exact_rational():
-    """Γ(R) = (2^(2R+1) − 1)/2^(4R) at integer R ≥ 1 (THEORY.md §1.1), as an exact Fraction."""
+    """Γ(R) = (2^(2R+1) − 1)/2^(4R) at integer R ≥ 1 (theory.md §1.1), as an exact Fraction."""
     rates = np.arange(1, 30, dtype=np.float64)
     exact = [float(Fraction(2 ** (2 * r + 1) - 1, 2 ** (4 * r))) for r in range(1, 30)]
     assert ulp_distance(gamma(rates), exact).max() <= GAMMA_ULPS
@@ -215,7 +215,7 @@ LAST_UNIMODAL_RHO = float(np.nextafter(1 / math.sqrt(3), 0.0))
 
 @pytest.mark.parametrize("rho", [0.0, 0.3, 0.5, LAST_UNIMODAL_RHO])
 def test_optimal_density_is_unimodal_at_zero_up_to_one_over_root_three(rho):
-    """For |ρ| ≤ 1/√3 λ* decreases on u > 0 (THEORY.md §2.3, AKP): strictly, on a grid whose
+    """For |ρ| ≤ 1/√3 λ* decreases on u > 0 (theory.md §2.3, AKP): strictly, on a grid whose
     steps change λ* by far more than its ulps (even at 1/√3, where λ* − λ*(0) is quartic)."""
     u = np.linspace(0.0, 10.0, 1001)
     assert not reference.is_bimodal(rho) and reference.peak_location(rho) == 0
@@ -224,7 +224,7 @@ def test_optimal_density_is_unimodal_at_zero_up_to_one_over_root_three(rho):
 
 @pytest.mark.parametrize("rho", [0.6, 0.8, 0.95, 1.0, -0.7])
 def test_optimal_density_peaks_at_the_closed_form(rho):
-    """For |ρ| > 1/√3 the modes are ±√(3 − 1/ρ²) (THEORY.md §2.3, AKP; the reference's
+    """For |ρ| > 1/√3 the modes are ±√(3 − 1/ρ²) (theory.md §2.3, AKP; the reference's
     peak_location, exact in ρ): λ* rises on [0, peak] and falls after it, on a grid of step
     1e−3 that skips the 2e−3 around the peak (where the differences are O(step²))."""
     peak = float(reference.peak_location(rho, digits=20))

@@ -1,4 +1,4 @@
-"""Closest-point decoders of quantmm.fast.lattices (THEORY.md §1.4) against exact brute force.
+"""Closest-point decoders of quantmm.fast.lattices (theory.md §1.4) against exact brute force.
 
 Every expected closest point comes from quantmm.conformance.brute_force: an exhaustive search over a
 candidate set that provably holds every closest point, with exact Fraction distances (exact
@@ -896,7 +896,7 @@ def test_range_limit_is_inclusive_below():
 
 def exact_second_moments() -> dict[str, Fraction]:
     """E||U||²/d = G(Λ)·det(Λ)^(2/d) from the public closed forms of G (Conway & Sloane, SPLAG
-    ch. 2 and 21; THEORY.md §1.4) and each lattice's determinant at this scaling:
+    ch. 2 and 21; theory.md §1.4) and each lattice's determinant at this scaling:
       Z:  G = 1/12,          det 1              → 1/12
       A2: G = 5/(36√3),      det √3/2 (min. distance 1), det^(2/2) = √3/2 → 5/72
       D4: G = 13/(120√2),    det 2 (index 2 in Z^4), det^(2/4) = √2        → 13/120

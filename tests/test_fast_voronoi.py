@@ -1,4 +1,4 @@
-"""Tests for quantmm.fast.voronoi: the dithered Voronoi code of THEORY.md §1.4.
+"""Tests for quantmm.fast.voronoi: the dithered Voronoi code of theory.md §1.4.
 
 Independent computations used: the public closest-point decoder (itself checked against brute force
 in test_fast_lattices.py) for t = Q(x/β + z) and NQ's overload test Q((t − z)/q) ≠ 0; the exact

@@ -1,4 +1,4 @@
-"""Lattice constants (THEORY.md §1.4) against quadrature, exact integrals and Monte Carlo.
+"""Lattice constants (theory.md §1.4) against quadrature, exact integrals and Monte Carlo.
 
 The Monte Carlo uses closest-point decoders written here from Conway & Sloane's description,
 themselves checked against brute force over a neighbourhood, never the project's fast path.
@@ -137,7 +137,7 @@ def test_normalized_second_moment_matches_monte_carlo(lattice, decoder, dimensio
 
 
 def test_lattice_losses_match_the_textbook_decibels():
-    # Z: 10·log10(πe/6) ≈ 1.53 dB (the scalar quantizer's "1.53 dB"); E8: 0.88 dB (THEORY.md §1.4).
+    # Z: 10·log10(πe/6) ≈ 1.53 dB (the scalar quantizer's "1.53 dB"); E8: 0.88 dB (theory.md §1.4).
     assert to_decimal(lattice_loss_db("Z", digits=3), 3) == "1.53"
     assert to_decimal(lattice_loss_db("E8", digits=2), 2) == "0.88"
     with mpmath.workdps(40):

@@ -1,4 +1,4 @@
-"""Monte Carlo: the Gaussian test-channel scheme with time sharing reaches Γ(R) (THEORY.md §1.1).
+"""Monte Carlo: the Gaussian test-channel scheme with time sharing reaches Γ(R) (theory.md §1.1).
 
 The scheme: a fraction κ = min(R/R*, 1) of the n coordinates (rows of A and B) is described at
 rate r = n·R/m (m = round(κ·n) rows, so exactly n·R bits per column), the rest is not described

@@ -1,4 +1,4 @@
-"""Tests for quantmm.fast.NestedLatticeMatmul (THEORY.md §1.3, §1.4).
+"""Tests for quantmm.fast.NestedLatticeMatmul (theory.md §1.3, §1.4).
 
 Independent computations: the exact product AᵀB (NumPy float64); the converse Γ(R) from the
 certified mpmath reference (quantmm.reference.gamma); exact byte counts from the packing rule
@@ -156,7 +156,7 @@ def test_unbiased_scaling_is_unbiased_over_the_shared_randomness():
 
 
 def test_mmse_scaling_beats_unbiased_scaling_on_gaussian_data():
-    """THEORY.md §1.3: with error ε per entry, unbiased D = (1 + ε)² − 1 exceeds the MMSE
+    """theory.md §1.3: with error ε per entry, unbiased D = (1 + ε)² − 1 exceeds the MMSE
     D = 1 − (1 + ε)^−2."""
     common = {"n": 512, "a": 32, "b": 32, "trials": 4, "seed": 4}
     mmse = distortion(NestedLatticeMatmul(2.25, seed=1), **common)

@@ -44,7 +44,7 @@ def density_losing_tiny_u(u, rho):
 def cancelling_phi(rate):
     """φ = 1 − (1 − s)², s = 2^(−2R): mathematically equal, but 1 − s rounds to 1 once
     s ≤ 2^−54 (R ≥ 27; at 27 a tie, to even) and the result collapses to 0 (fast.functions
-    uses s·(2 − s) for this reason, THEORY.md §1.1)."""
+    uses s·(2 − s) for this reason, theory.md §1.1)."""
     single = np.exp2(-2.0 * np.asarray(rate, dtype=np.float64))
     return 1.0 - (1.0 - single) ** 2
 

@@ -83,7 +83,7 @@ def test_curves_equal_the_reference(rate_plot):
 
 
 def test_measured_points_lie_above_gamma(rate_plot):
-    """The converse (THEORY.md §1.2): E D ≥ Γ(R). Every point's 95 % upper bound on D reaches Γ
+    """The converse (theory.md §1.2): E D ≥ Γ(R). Every point's 95 % upper bound on D reaches Γ
     at its measured rate (reference Γ); the scalar kernels pay log2 K bits plus side info."""
     _, directory = rate_plot
     for row in _rows(directory / "rate-distortion.csv"):

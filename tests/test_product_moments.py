@@ -1,4 +1,4 @@
-"""Exact E[D²] and E[D] of scalar quantizers on Gaussian pairs (THEORY.md §2.1, §2.4).
+"""Exact E[D²] and E[D] of scalar quantizers on Gaussian pairs (theory.md §2.1, §2.4).
 
 Independent references: closed forms for the sign quantizer (E[sign X sign Y] = (2/π)·arcsin ρ and
 E|XY| = (2/π)(√(1−ρ²) + ρ·arcsin ρ)), the degenerate case Y = ±X in closed form, a float64 SciPy

@@ -1,4 +1,4 @@
-"""The scalar certificates of THEORY.md §2.3 (proofs/scalar_certificate.py, density_phase.md).
+"""The scalar certificates of theory.md §2.3 (proofs/scalar_certificate.py, density_phase.md).
 
 Each certificate must prove with the true claims and fail (CertificateFailure) with a wrong one.
 The independent values are closed forms (√3π/2, 6^(5/6)Γ(5/6), √(3 − 1/ρ²)) recomputed here with

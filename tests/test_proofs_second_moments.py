@@ -1,4 +1,4 @@
-"""The normalized-second-moment certificates (proofs/second_moments.md, THEORY.md §1.4).
+"""The normalized-second-moment certificates (proofs/second_moments.md, theory.md §1.4).
 
 Independent computations the tests rely on: the closed forms come from exact Fraction
 derivations (the Z integral, the alcove formula) inside the certificate, cross-checked here

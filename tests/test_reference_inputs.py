@@ -6,7 +6,7 @@
   (precision.MAX_DECIMAL_EXPONENT), checked from the exponent first, for strings, Decimals,
   mpfs, ints, Fractions and numpy scalars alike.
 - Item 3: Γ(10^400) is 2^(−2·10^400)·(2 − 2^(−2·10^400)); the power is now taken from the exact
-  rate (THEORY.md §1.1), so it is certified instead of refused.
+  rate (theory.md §1.1), so it is certified instead of refused.
 - Item 4: ``digits`` is checked by one decorator on every public function, before any early return.
 
 Expected values come from closed forms (2^k by mpmath.ldexp, its decimal digits from
@@ -286,7 +286,7 @@ def test_to_mpf_is_correctly_rounded_and_fast_for_huge_denominators():
 
 
 def test_gamma_at_rate_1e400_is_certified_with_its_closed_form_digits():
-    # Γ(n) = (2^(2n+1) − 1)/2^(4n) at an integer rate (THEORY.md §1.1) = 2^(1−2n)·(1 − 2^(−2n−1)):
+    # Γ(n) = (2^(2n+1) − 1)/2^(4n) at an integer rate (theory.md §1.1) = 2^(1−2n)·(1 − 2^(−2n−1)):
     # to 30 digits, the digits of 2^(1−2n).
     value = refused_cheaply(quantmm.gamma, "1e400", digits=30)  # cheap: 4^(-R) is not expanded
     assert to_decimal(value, 30) == power_of_two_in_decimal(Fraction(1 - 2 * HUGE), 30)
@@ -323,7 +323,7 @@ def test_one_sided_at_a_huge_integer_rate_is_the_exact_power_of_two():
     ids=["phi", "gamma_derivative", "unequal_rates", "lower_bound", "mmse", "unbiased"],
 )
 def test_every_power_of_two_quantity_is_certified_at_rate_1e400(function, arguments, power, factor):
-    # Each is factor·2^power·(1 + O(2^(−2n))) at n = 10^400 (THEORY.md §1.1–§1.3).
+    # Each is factor·2^power·(1 + O(2^(−2n))) at n = 10^400 (theory.md §1.1–§1.3).
     value = timed(function, *arguments, digits=30)
     with mpmath.workdps(60):
         scale = -mpmath.ln(2) if factor == "-ln2" else mpmath.mpf(factor)

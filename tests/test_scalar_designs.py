@@ -1,4 +1,4 @@
-"""Finite-K scalar quantizer designs for Gaussian pairs (THEORY.md §2.4) against independent values.
+"""Finite-K scalar quantizer designs for Gaussian pairs (theory.md §2.4) against independent values.
 
 Independent sources: closed forms (Lloyd–Max at K = 2; the sign quantizer's E|XY| and
 E[sign X·sign Y] for every design at K = 2; the ρ = 1 stationarity conditions solved with SciPy),

@@ -1,4 +1,4 @@
-"""Correlated Gaussian pairs (THEORY.md §2.3) against independent computations.
+"""Correlated Gaussian pairs (theory.md §2.3) against independent computations.
 
 Independent sources, named at each test: closed forms (√(6π), 6^(5/6)Γ(5/6), √3π/2, Φ, Φ⁻¹,
 √3·π·ρ for the Panter–Dite bias, all evaluated with mpmath's own special functions); SciPy
@@ -330,7 +330,7 @@ def test_density_is_lower_at_zero_than_at_the_peak_just_above_the_threshold():
 
 
 def test_normalizer_special_cases_are_the_closed_forms():
-    # Independent: √(6π) and 6^(5/6)·Γ(5/6) at 60 digits (THEORY.md §2.3).
+    # Independent: √(6π) and 6^(5/6)·Γ(5/6) at 60 digits (theory.md §2.3).
     with mpmath.workdps(60):
         assert to_decimal(density_normalizer(0, 40), 40) == to_decimal(
             mpmath.sqrt(6 * mpmath.pi), 40
@@ -533,7 +533,7 @@ def test_panter_dite_mean_error_at_unit_correlation_approaches_half_the_coeffici
 
 
 def test_second_moment_at_unit_correlation_is_four_times_the_one_sided_coefficient():
-    # THEORY.md §2.1–§2.3 say K²·E[D²] → 2·G with the cross term E[XY e_X e_Y] = O(K⁻⁴); at
+    # theory.md §2.1–§2.3 say K²·E[D²] → 2·G with the cross term E[XY e_X e_Y] = O(K⁻⁴); at
     # ρ = 1 (X = Y) the cross term is E[X² e²], as large as each one-sided term, and the limit is
     # 4·G. Independent: E[D²] = E[(X² − Q(X)²)²] of the Panter–Dite compander, one-dimensional
     # (Gauss–Legendre on the cells, quad on the two outer ones), K up to 16384.

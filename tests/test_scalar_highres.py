@@ -1,4 +1,4 @@
-"""High-resolution constants for general pair laws (THEORY.md §2.1–§2.2).
+"""High-resolution constants for general pair laws (theory.md §2.1–§2.2).
 
 Independent sources, named at each test: hand-derived closed forms for non-Gaussian laws (uniform,
 uniform with E[Y²|X = x] = x², Laplace), exact rationals for the error decomposition, the

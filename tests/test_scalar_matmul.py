@@ -1,4 +1,4 @@
-"""ScalarMatmul (quantmm.fast.scalar_matmul) against independent computations (THEORY.md §2).
+"""ScalarMatmul (quantmm.fast.scalar_matmul) against independent computations (theory.md §2).
 
 - Codebooks: the reference's certified ``design_codebook`` at 30 digits, rounded to float64 here,
   and the reference's :meth:`ScalarCodebook.quantize` (mpmath comparisons) for the cell rule.
@@ -309,7 +309,7 @@ def test_bad_parameters_raise(arguments, keywords, message):
 
 @pytest.mark.parametrize(("design", "levels"), [("lloyd_max", 4), ("pd", 4), ("opt", 8)])
 def test_independent_gaussians_distortion_matches_the_exact_second_moment(design, levels):
-    """A, B iid N(0, 1), n = 4096, a = b = 8: E|AᵀB − C|²/(n·a·b) = E[D²] (THEORY.md §2.1; at
+    """A, B iid N(0, 1), n = 4096, a = b = 8: E|AᵀB − C|²/(n·a·b) = E[D²] (theory.md §2.1; at
     ρ = 0 E[D] = 0 for a symmetric codebook, so the n(n − 1)E[D]² term vanishes), E[D²] from the
     reference's scalar_error. The 64 entries of one draw share columns, so the standard error is
     taken from the spread of the per-draw means over 64 independent draws; tolerance 5 SE
@@ -334,7 +334,7 @@ def test_independent_gaussians_distortion_matches_the_exact_second_moment(design
 def test_correlated_pairs_diagonal_error_matches_the_exact_moments():
     """B = ρA + √(1 − ρ²)Z (ρ = 0.8, a = b = 8, n = 4096), design ``opt`` with K = 4 at ρ: the
     diagonal entry i of AᵀB sums n iid correlated pairs, so E[(AᵀB − C)_ii²] =
-    n·(E[D²] + (n − 1)·E[D]²) (THEORY.md §2.1), moments from the reference's scalar_error. The
+    n·(E[D²] + (n − 1)·E[D]²) (theory.md §2.1), moments from the reference's scalar_error. The
     diagonal entries are independent (disjoint columns) and so are the 200 draws: the standard
     error comes from their sample spread; tolerance 5 SE (about 17% here)."""
     rho, n, draws = 0.8, 4096, 200

@@ -1,6 +1,6 @@
-"""Tests for quantmm.fast.scale_lists: tuned scale lists of Voronoi codes (THEORY.md §1.4).
+"""Tests for quantmm.fast.scale_lists: tuned scale lists of Voronoi codes (theory.md §1.4).
 
-Independent computations: the closed form D = 1 − (1 + ε)^−2 and φ(R) (THEORY.md §1.1) for the
+Independent computations: the closed form D = 1 − (1 + ε)^−2 and φ(R) (theory.md §1.1) for the
 predicted gap; the stored table against a fresh run of the tuner; the dither-safe guarantee against
 the exact overload test of VoronoiCode (checked against NQ's test in test_fast_voronoi.py).
 """

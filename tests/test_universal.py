@@ -1,4 +1,4 @@
-"""The universal nested-lattice guarantee (THEORY.md §1.3) and the exact centered norms.
+"""The universal nested-lattice guarantee (theory.md §1.3) and the exact centered norms.
 
 The guarantee's constants are checked against a Monte Carlo simulation of the idealized scheme
 (shared rotation, additive quantization noise independent of the data, MMSE or unbiased scaling),

@@ -1,4 +1,4 @@
-"""``quantmm plot density``: the optimal point density λ* for several ρ (THEORY.md §2.3–2.4; AKP).
+"""``quantmm plot density``: the optimal point density λ* for several ρ (theory.md §2.3–2.4; AKP).
 
 For a unit-variance Gaussian pair with correlation ρ the optimal point density of one side is
 
@@ -80,7 +80,7 @@ def _validated_levels(levels: object) -> int:
 
 
 def density_grid(rhos: Sequence[float], step: float) -> list[dict[str, float]]:
-    """Rows (u, λ*(u; ρ) for each ρ) on u = i·step, |u| ≤ 8 (THEORY.md §2.3), vectorized.
+    """Rows (u, λ*(u; ρ) for each ρ) on u = i·step, |u| ≤ 8 (theory.md §2.3), vectorized.
 
     >>> rows = density_grid([0.0], 4.0)
     >>> [row["u"] for row in rows], round(rows[2]["rho=0.0"] * math.sqrt(6 * math.pi), 15)
@@ -100,7 +100,7 @@ def density_grid(rhos: Sequence[float], step: float) -> list[dict[str, float]]:
 
 
 def codebook_points(rho: float, levels: int) -> list[float]:
-    """The K-level ``opt`` compander points for correlation ρ (THEORY.md §2.4), from the
+    """The K-level ``opt`` compander points for correlation ρ (theory.md §2.4), from the
     certified reference rounded to float64.
 
     >>> [round(point, 6) for point in codebook_points(0.0, 2)]  # ±√3·Φ⁻¹(3/4)
@@ -191,7 +191,7 @@ def run(
     resume: bool = False,
 ) -> ExperimentResult:
     """Draw λ* for each ρ in ``rhos`` with its peaks and ``levels`` codebook points (module
-    docstring; THEORY.md §2.3–2.4). Returns the grid rows (also in ``density.csv``). It is
+    docstring; theory.md §2.3–2.4). Returns the grid rows (also in ``density.csv``). It is
     computed in one piece (seconds), so ``resume`` has nothing to skip: it is accepted, as
     every experiment's ``run`` takes it, and the figure is drawn again.
 

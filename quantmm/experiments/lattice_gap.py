@@ -1,4 +1,4 @@
-"""``quantmm experiment lattice-gap``: nested-lattice schemes' gap to Γ (THEORY.md §1.1–1.4).
+"""``quantmm experiment lattice-gap``: nested-lattice schemes' gap to Γ (theory.md §1.1–1.4).
 
 For every nominal rate R of the sweep, every lattice (E8, D4, Z) and every scale-list size k, the
 kernel :class:`~quantmm.fast.NestedLatticeMatmul` (MMSE scaling; q the largest integer with
@@ -16,7 +16,7 @@ k; NQ). Per configuration:
 - code_rate = (log2 q + log2(k)/8)·(fraction of coordinates sent) and overhead_db =
   10·log10(Γ(code_rate)/Γ(rate)): the part of the gap the side information costs.
 
-The converse (THEORY.md §1.2) says E D ≥ Γ(R) for every n, a, b and every scheme of rate R; with
+The converse (theory.md §1.2) says E D ≥ Γ(R) for every n, a, b and every scheme of rate R; with
 unequal measured rates R_A ≠ R_B the bound is D(R_A, R_B) ≥ Γ((R_A + R_B)/2) (the product
 (1 − x)(1 − y) ≤ (1 − √(xy))² inside its supremum), so Γ at the mean rate is a valid bound. Per
 nominal rate the configuration with the smallest gap is flagged ``best``.
@@ -128,7 +128,7 @@ def scale_list(
     lattice: str, rate: float, k: int, tune_blocks: int
 ) -> tuple[int, tuple[float, ...]]:
     """(q, β list) of the MMSE nested-lattice kernel at nominal ``rate`` with k scales
-    (THEORY.md §1.4): the stored table for k = 4, else ``tune_betas`` with ``tune_blocks``.
+    (theory.md §1.4): the stored table for k = 4, else ``tune_betas`` with ``tune_blocks``.
 
     >>> q, betas = scale_list("E8", 4.0, 4, 1 << 14)
     >>> q, len(betas)
@@ -162,7 +162,7 @@ def _kernel(config: Mapping[str, Any], kernel_seed: int, device: str) -> Any:
 
 
 def matmul_trial(config: Mapping[str, Any], seed: int, trial: int, device: str) -> dict[str, float]:
-    """One trial of a kernel on iid N(0, 1) A (n×a), B (n×b) (THEORY.md §1): the normalized
+    """One trial of a kernel on iid N(0, 1) A (n×a), B (n×b) (theory.md §1): the normalized
     distortion ||AᵀB − C||_F²/(n·a·b) and the rates measured from the payloads.
 
     All randomness comes from ``trial_rng(seed, config["index"], trial)``: first the kernel's
@@ -198,7 +198,7 @@ def matmul_trial(config: Mapping[str, Any], seed: int, trial: int, device: str) 
 
 
 def reference_gamma(rate: float) -> float:
-    """Γ(rate) from the certified mpmath reference (THEORY.md §1.1), rounded to float64.
+    """Γ(rate) from the certified mpmath reference (theory.md §1.1), rounded to float64.
 
     >>> reference_gamma(1.0)
     0.4375
@@ -250,7 +250,7 @@ def _configurations(preset: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def code_rate(lattice: str, rate: float, k: int) -> float:
     """The code's own rate, without side information: (log2 q + log2(k)/8)·κ with κ the
-    fraction of coordinates sent (κ < 1 only below q = 2: time sharing, THEORY.md §1.1).
+    fraction of coordinates sent (κ < 1 only below q = 2: time sharing, theory.md §1.1).
 
     >>> round(code_rate("E8", 4.0, 4), 6)  # q = 13: log2 13 + 1/4
     3.95044
@@ -371,7 +371,7 @@ def run(
     progress: bool = True,
     resume: bool = False,
 ) -> ExperimentResult:
-    """Run the sweep (module docstring; THEORY.md §1.1–1.4) and write ``lattice-gap.csv`` and
+    """Run the sweep (module docstring; theory.md §1.1–1.4) and write ``lattice-gap.csv`` and
     ``lattice-gap.png`` (gap in dB against the measured rate, per lattice and k, with 95 % error
     bars) into ``output_dir``. Each finished configuration is kept in
     ``output_dir/lattice-gap.parts`` as it completes; ``resume`` skips those already there

@@ -1,5 +1,5 @@
 """``quantmm experiment least-squares``: what entrywise scalar quantization of A does to a
-least-squares solve (THEORY.md §2.4 designs; AKP's scalar quantizers, ρ = 0).
+least-squares solve (theory.md §2.4 designs; AKP's scalar quantizers, ρ = 0).
 
 **Setting.** A is n×d with iid N(0, 1) entries; x* is a random direction scaled to ‖x*‖² = d
 (x* = √d·g/‖g‖, g ~ N(0, I_d)); b = A·x* + σ·ε with ε ~ N(0, I_n). A is quantized entrywise with
@@ -85,7 +85,7 @@ SIZE_PRESETS: dict[str, dict[str, Any]] = {
 def least_squares_trial(
     config: Mapping[str, Any], seed: int, trial: int, device: str
 ) -> dict[str, float]:
-    """One trial (module docstring; THEORY.md §2.4): from ``trial_rng(seed, config["draw"],
+    """One trial (module docstring; theory.md §2.4): from ``trial_rng(seed, config["draw"],
     trial)`` draw A (n×d), g (d) and ε (n) on the host, quantize A entrywise on ``device`` with
     :meth:`quantmm.fast.ScalarMatmul.quantize` (ρ = 0 codebook), solve both systems with
     ``numpy.linalg.lstsq``. ``config``: ``draw`` (the random stream: every design uses draw 0, so
@@ -126,7 +126,7 @@ def least_squares_trial(
 
 def cell_moments(levels: Sequence[float], thresholds: Sequence[float]) -> dict[str, float]:
     """Moments of X ~ N(0, 1) and its quantization Q(X) (levels a_i on cells (t_(i−1), t_i]),
-    cell by cell in closed form (THEORY.md §2.4): P(S) = Φ(r) − Φ(l), E[X; S] = φ(l) − φ(r),
+    cell by cell in closed form (theory.md §2.4): P(S) = Φ(r) − Φ(l), E[X; S] = φ(l) − φ(r),
     E[X²; S] = P(S) + l·φ(l) − r·φ(r). Returns ``mse`` = E[(X − Q)²], ``xq`` = E[X·Q],
     ``q2`` = E[Q²], ``c`` = xq/q2, ``residual`` = D_F = 1 − xq²/q2 and ``weighted`` =
     E[(X − c·Q)²·Q²] (float64).
@@ -184,7 +184,7 @@ def predicted_truth_error(moments: Mapping[str, float], n: int, d: int, noise: f
 def exact_entry_mse(design: str, levels: int) -> float:
     """E[(X − Q(X))²] for X ~ N(0, 1) and the float64 ρ = 0 codebook of ``design`` that
     :class:`quantmm.fast.ScalarMatmul` uses, from :func:`quantmm.reference.mean_squared_error`
-    (exact; THEORY.md §2.4).
+    (exact; theory.md §2.4).
 
     >>> round(exact_entry_mse("lloyd_max", 2), 9)  # 1 − 2/π
     0.363380228
@@ -317,7 +317,7 @@ def run(
     progress: bool = True,
     resume: bool = False,
 ) -> ExperimentResult:
-    """Run the experiment (module docstring; THEORY.md §2.4) and write ``least-squares.csv``
+    """Run the experiment (module docstring; theory.md §2.4) and write ``least-squares.csv``
     (one row per design) and ``least-squares.png`` (solution error and residual increase per
     design, 95 % error bars) into ``output_dir``.
     Each finished configuration is kept in ``output_dir/least-squares.parts`` as it completes;

@@ -1,12 +1,12 @@
 """``quantmm plot rate-distortion``: Γ(R) against the measured distortion of the built-in kernels
-(THEORY.md §1.1–1.2, §1.4, §2.4; OP, NQ, AKP).
+(theory.md §1.1–1.2, §1.4, §2.4; OP, NQ, AKP).
 
 The curves, sampled at R = i/64 and written to ``rate-distortion-curve.csv``:
 
 - Γ(R), the distortion-rate function of iid Gaussian AᵀB, with its phase transition at
   R* ≈ 0.906 (marked): below R* it is the straight line from (0, 1) tangent to φ (time sharing);
 - φ(R) = 2·2^(−2R) − 2^(−4R), dashed (it equals Γ above R*);
-- the one-sided curve 2^(−2R) (B known to the decoder, THEORY.md §1.2).
+- the one-sided curve 2^(−2R) (B known to the decoder, theory.md §1.2).
 
 All three come from the vectorized float64 functions (:func:`quantmm.fast.functions.gamma`,
 :func:`~quantmm.fast.functions.phi`), each within a few ulps of the certified reference.
@@ -17,7 +17,7 @@ and header included) of
 
 - :class:`~quantmm.fast.NestedLatticeMatmul` with E8, D4 and Z (MMSE scaling, k = 4 tuned
   scales, q the largest with log2 q + 1/4 ≤ R; time sharing below q = 2) at several rates;
-- :class:`~quantmm.fast.ScalarMatmul` with K = 2^R levels and the designs of THEORY.md §2.4 for
+- :class:`~quantmm.fast.ScalarMatmul` with K = 2^R levels and the designs of theory.md §2.4 for
   ρ = 0 (``opt`` equals Panter–Dite ``pd`` at ρ = 0; ``matmul_lloyd`` equals ``lloyd_max``).
 
 Each point's trials are seeded (:func:`~quantmm.experiments.lattice_gap.matmul_trial`), so the
@@ -95,7 +95,7 @@ SIZE_PRESETS: dict[str, dict[str, Any]] = {
 
 
 def curve_rows(max_rate: float, step: float = CURVE_STEP) -> list[dict[str, float]]:
-    """Γ, φ and 2^(−2R) at R = 0, step, …, max_rate (THEORY.md §1.1–1.2), vectorized float64.
+    """Γ, φ and 2^(−2R) at R = 0, step, …, max_rate (theory.md §1.1–1.2), vectorized float64.
 
     >>> rows = curve_rows(1.0, 0.5)
     >>> [(row["rate"], row["gamma"], row["phi"], row["one_sided"]) for row in rows][::2]
@@ -251,7 +251,7 @@ def run(
     progress: bool = True,
     resume: bool = False,
 ) -> ExperimentResult:
-    """Measure the kernels and draw them against Γ (module docstring; THEORY.md §1.1–1.2).
+    """Measure the kernels and draw them against Γ (module docstring; theory.md §1.1–1.2).
 
     Writes ``rate-distortion.csv`` (the measured points), ``rate-distortion-curve.csv`` (Γ, φ
     and 2^(−2R) sampled every 1/64 bit), ``rate-distortion.png`` and ``rate-distortion.svg``.

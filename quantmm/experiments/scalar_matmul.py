@@ -1,13 +1,13 @@
 """``quantmm experiment scalar-matmul``: AKP's synthetic setting, measured against the exact theory.
 
-THEORY.md §2 (Ang–Kim–Pilanci, arXiv:2603.19559): A (m×k) and B (k×n) are quantized entrywise
+theory.md §2 (Ang–Kim–Pilanci, arXiv:2603.19559): A (m×k) and B (k×n) are quantized entrywise
 with one K-level codebook (K = 16, 4 bits) of each design of :data:`quantmm.reference.DESIGNS`
 (``opt`` the λ* compander, ``pd`` the Panter–Dite compander, ``lloyd_max``, ``uniform``,
 ``matmul_lloyd``), designed for the correlation ρ of the configuration; the error of ÂB̂ is
 measured over many seeded trials and set beside the exact finite-K value and the high-resolution
 prediction.
 
-**Model (the pair-iid model of THEORY.md §2).** Every output entry (i, j) of AB sees k iid pairs
+**Model (the pair-iid model of theory.md §2).** Every output entry (i, j) of AB sees k iid pairs
 (A_il, B_lj), each a standard Gaussian pair with correlation ρ. It is built with a shared latent
 vector W (k entries) and independent U (m×k), V (k×n), all iid N(0, 1):
 
@@ -29,7 +29,7 @@ squared error ‖AB − ÂB̂‖²_F/(m·n); per configuration their mean and 95
 
 **Beside each (all from the mpmath reference, for the float64 codebook actually used):**
 
-(a) ``exact_mse`` = k·E[D²] + k(k−1)·E[D]², D = XY − Q(X)Q(Y) (THEORY.md §2.1;
+(a) ``exact_mse`` = k·E[D²] + k(k−1)·E[D]², D = XY − Q(X)Q(Y) (theory.md §2.1;
     :func:`quantmm.reference.product_error_moments`): the expectation of the per-entry MSE.
 (b) ``exact_relative_error`` = √(exact_mse / E[(AB)_ij²]) with, by Isserlis
     (E[X²Y²] = E[X²]E[Y²] + 2E[XY]² = 1 + 2ρ² for a standard Gaussian pair, which each latent-model
@@ -128,7 +128,7 @@ SIZE_PRESETS: dict[str, dict[str, Any]] = {
 def correlated_pair(
     rng: np.random.Generator, m: int, k: int, n: int, rho: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A (m×k) and B (k×n) of the latent model (module docstring; THEORY.md §2): every pair
+    """A (m×k) and B (k×n) of the latent model (module docstring; theory.md §2): every pair
     (A_il, B_lj) is a standard Gaussian pair with correlation ``rho``, iid over l for each (i, j).
     Draws W (k), then U (m×k), then V (k×n) from ``rng``.
 
@@ -149,7 +149,7 @@ def correlated_pair(
 def scalar_matmul_trial(
     config: Mapping[str, Any], seed: int, trial: int, device: str
 ) -> dict[str, float]:
-    """One trial (THEORY.md §2; AKP): draw A, B of the latent model from
+    """One trial (theory.md §2; AKP): draw A, B of the latent model from
     ``trial_rng(seed, config["draw"], trial)`` on the host, quantize both entrywise with the
     unit-variance codebook of :class:`quantmm.fast.ScalarMatmul` on ``device``, and return the
     relative Frobenius error and the per-entry MSE of ÂB̂. ``config``: ``draw`` (the random
@@ -184,7 +184,7 @@ def scalar_matmul_trial(
 def exact_moments(design: str, rho: float, levels: int) -> tuple[float, float]:
     """(E[D²], E[D]) of D = XY − Q(X)Q(Y) for a standard Gaussian pair with correlation ``rho``,
     Q the float64 codebook :class:`quantmm.fast.ScalarMatmul` uses (its levels and thresholds
-    taken exactly), from :func:`quantmm.reference.product_error_moments` (THEORY.md §2.1, §2.4).
+    taken exactly), from :func:`quantmm.reference.product_error_moments` (theory.md §2.1, §2.4).
 
     >>> second, mean = exact_moments("lloyd_max", 0.0, 2)  # sign quantizer ±√(2/π)
     >>> round(second, 6), round(1 - (2 / math.pi) ** 2, 6), mean  # 1 − (2/π)², 0
@@ -207,7 +207,7 @@ def exact_moments(design: str, rho: float, levels: int) -> tuple[float, float]:
 
 def output_second_moment(rho: float, k: int) -> float:
     """E[(AB)_ij²] = k·(1 + 2ρ²) + k(k−1)·ρ² for k iid standard Gaussian pairs with correlation
-    ρ (Isserlis: E[X²Y²] = 1 + 2ρ²; THEORY.md §2.1).
+    ρ (Isserlis: E[X²Y²] = 1 + 2ρ²; theory.md §2.1).
 
     >>> output_second_moment(0.0, 256), output_second_moment(1.0, 2)  # ρ = 1: E[(X₁² + X₂²)²] = 8
     (256.0, 8.0)
@@ -243,7 +243,7 @@ def _highres_bias(design: str, rho: float) -> float:
 def exact_row(config: Mapping[str, Any]) -> dict[str, float]:
     """The reference values of one configuration (``design``, ``rho``, ``levels``, ``k``): the
     exact E[D²], E[D], per-entry MSE and relative-error prediction, and the high-resolution ones
-    (module docstring (a)–(c); THEORY.md §2.1–§2.3).
+    (module docstring (a)–(c); theory.md §2.1–§2.3).
 
     >>> row = exact_row({"design": "uniform", "rho": 0.0, "levels": 2, "k": 1})
     >>> math.isnan(row["highres_mse"]), row["output_second_moment"]
@@ -387,7 +387,7 @@ def run(
     progress: bool = True,
     resume: bool = False,
 ) -> ExperimentResult:
-    """Run the sweep (module docstring; THEORY.md §2, AKP) and write ``scalar-matmul.csv`` (one
+    """Run the sweep (module docstring; theory.md §2, AKP) and write ``scalar-matmul.csv`` (one
     row per (design, ρ)) and ``scalar-matmul.png`` (relative error per design, grouped by ρ, with
     95 % error bars and the exact prediction marked) into ``output_dir``. The reference values
     are computed first (most of the time at the smaller sizes), then the trials.
