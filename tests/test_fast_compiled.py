@@ -20,6 +20,8 @@ import pytest
 
 pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
 
+from bit_identity import CODES, hard_blocks, same_bits
+
 from quantmm.fast import NestedLatticeMatmul, closest_point, compiled
 from quantmm.fast.packing import pack_codes, unpack_codes
 from quantmm.fast.voronoi import VoronoiCode
@@ -46,30 +48,6 @@ def numpy_path(monkeypatch):
             monkeypatch.setenv("QUANTMM_NUMBA", "1")
 
     return Switch()
-
-
-def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return False
-    if a.dtype.kind == "f":
-        width = {4: np.uint32, 8: np.uint64}[a.dtype.itemsize]
-        return np.array_equal(a.view(width), b.view(width))
-    return np.array_equal(a, b)
-
-
-def hard_blocks(seed: int, count: int) -> np.ndarray:
-    """Gaussian blocks at several scales, a quarter rounded to multiples of 1/4 (ties of the
-    closest-point rules and of the overload check), a few exact zeros and integers."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(count, 8)) * rng.choice([0.1, 1.0, 3.0, 30.0], size=(count, 1))
-    x[: count // 4] = np.round(x[: count // 4] * 4) / 4
-    x[count // 4 : count // 4 + 8] = 0.0
-    x[count // 4 + 8 : count // 4 + 16] = np.round(x[count // 4 + 8 : count // 4 + 16])
-    return x
-
-
-CODES = [("E8", 14), ("E8", 2), ("E8", 300), ("D4", 7), ("A2", 5), ("Z", 16)]
 
 
 @pytest.mark.parametrize(("name", "q"), CODES, ids=[f"{n}-q{q}" for n, q in CODES])

@@ -12,37 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bit_identity import CODES, hard_blocks, same_bits
 from voronoi_kernels_host import HostLauncher, build, compiler
 
 from quantmm.fast import VoronoiCode, closest_point
-from quantmm.fast.backend import cupy_or_none, to_numpy
+from quantmm.fast.backend import cupy_or_none
 from quantmm.fast.cuda_kernels import SOURCE, VoronoiKernels
 from quantmm.fast.lattices import lattice as code_lattice
 
-CODES = [("E8", 14), ("E8", 2), ("E8", 300), ("D4", 7), ("A2", 5), ("Z", 16)]
 POINTS = [("E8", 8), ("D4", 4), ("A2", 2), ("D", 3), ("D", 16), ("Z", 5)]
 BETAS = (0.3, 0.45, 0.6, 0.9)
-
-
-def same_bits(a, b) -> bool:
-    a, b = np.asarray(to_numpy(a)), np.asarray(to_numpy(b))
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return False
-    if a.dtype.kind == "f":
-        width = {4: np.uint32, 8: np.uint64}[a.dtype.itemsize]
-        return np.array_equal(a.view(width), b.view(width))
-    return np.array_equal(a, b)
-
-
-def hard_blocks(seed: int, count: int) -> np.ndarray:
-    """Gaussian blocks at several scales, a quarter rounded to multiples of 1/4 (ties of the
-    closest-point rules and of the overload check), a few exact zeros and integers."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(count, 8)) * rng.choice([0.1, 1.0, 3.0, 30.0], size=(count, 1))
-    x[: count // 4] = np.round(x[: count // 4] * 4) / 4
-    x[count // 4 : count // 4 + 8] = 0.0
-    x[count // 4 + 8 : count // 4 + 16] = np.round(x[count // 4 + 8 : count // 4 + 16])
-    return x
 
 
 def point_inputs(d: int, dtype) -> np.ndarray:
