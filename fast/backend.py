@@ -27,10 +27,12 @@ __all__ = [
     "DEVICES",
     "FLOAT_DTYPES",
     "array_module",
+    "check_dtype_and_shape",
     "combine_chunk_sums",
     "cupy_or_none",
     "device_module",
     "finite_estimate",
+    "nonfinite_error",
     "ordered_sum",
     "ordered_sum_in_chunks",
     "to_numpy",
@@ -109,18 +111,28 @@ def validated_array(x: Any, name: str, *, ndim: int | None = None, xp: ModuleTyp
         x = xp.asarray(to_numpy(x)) if xp is not np else to_numpy(x)
     else:
         x = xp.asarray(x)
-    if x.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {x.dtype}")
-    if ndim is not None and x.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-dimensional array, got shape {tuple(x.shape)}")
-    if x.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
+    check_dtype_and_shape(x.dtype, x.shape, name, ndim=ndim)
     bad = int(x.size - int(xp.count_nonzero(xp.isfinite(x))))
     if bad:
-        raise ValueError(
-            f"{name} must be finite: {bad} of its {x.size} entries are NaN or infinite"
-        )
+        raise nonfinite_error(name, bad, x.size)
     return x
+
+
+def check_dtype_and_shape(dtype: Any, shape: tuple, name: str, *, ndim: int | None = None) -> None:
+    """:func:`validated_array`'s checks that need no data, for an array known only by its dtype
+    and shape (a ``dask.array``): TypeError for a dtype other than float32/float64, ValueError
+    for another number of dimensions or an empty shape. The messages name ``name``."""
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {dtype}")
+    if ndim is not None and len(shape) != ndim:
+        raise ValueError(f"{name} must be a {ndim}-dimensional array, got shape {tuple(shape)}")
+    if 0 in shape:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(shape)}")
+
+
+def nonfinite_error(name: str, bad: int, size: int) -> ValueError:
+    """The error for ``bad`` NaN or infinite entries among the ``size`` of ``name``."""
+    return ValueError(f"{name} must be finite: {bad} of its {size} entries are NaN or infinite")
 
 
 def finite_estimate(estimate: Any, xp: ModuleType) -> Any:

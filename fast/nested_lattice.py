@@ -74,9 +74,11 @@ from typing import Any
 import numpy as np
 
 from .backend import (
+    check_dtype_and_shape,
     combine_chunk_sums,
     device_module,
     finite_estimate,
+    nonfinite_error,
     ordered_sum,
     ordered_sum_in_chunks,
     to_numpy,
@@ -143,12 +145,11 @@ def _encode_chunk(kernel: NestedLatticeMatmul, chunk: Any, first_column: int, na
     """One Dask task of :meth:`NestedLatticeMatmul._encode_dask`: the encoding of the column
     chunk, or only its count of NaN/infinite entries when it has any (the error then names the
     whole matrix's count, as in memory)."""
-    host = to_numpy(chunk)
+    host = to_numpy(chunk)  # its dtype and shape were checked with the whole array's
     bad = int(host.size - np.count_nonzero(np.isfinite(host)))
     if bad:
         return {"nonfinite": bad}
-    chunk = validated_array(chunk, name, ndim=2, xp=kernel.xp)
-    return kernel._encode_columns(chunk, first_column, name, side)
+    return kernel._encode_columns(kernel.xp.asarray(host), first_column, name, side)
 
 
 def _code_rate(q: int, k: int) -> float:
@@ -276,20 +277,13 @@ class NestedLatticeMatmul:
         of the same matrix in memory, and bad input raises the same error."""
         import dask
 
-        if matrix.dtype not in (np.float32, np.float64):
-            raise TypeError(f"{name} must have dtype float32 or float64, got {matrix.dtype}")
-        if matrix.ndim != 2:
-            raise ValueError(
-                f"{name} must be a 2-dimensional array, got shape {tuple(matrix.shape)}"
-            )
+        check_dtype_and_shape(matrix.dtype, matrix.shape, name, ndim=2)
         if any(math.isnan(extent) for extent in matrix.shape):
             raise ValueError(
                 f"{name} must have a known shape (call compute_chunk_sizes()), got "
                 f"{tuple(matrix.shape)}"
             )
         n, columns = (int(extent) for extent in matrix.shape)
-        if n == 0 or columns == 0:
-            raise ValueError(f"{name} must not be empty, got shape {(n, columns)}")
         matrix = matrix.rechunk({0: -1})  # a task needs whole columns (the rotation mixes rows)
         starts = np.cumsum((0, *matrix.chunks[1]))[:-1]
         tasks = [
@@ -299,9 +293,7 @@ class NestedLatticeMatmul:
         parts = dask.compute(*tasks)
         bad = sum(part["nonfinite"] for part in parts)
         if bad:
-            raise ValueError(
-                f"{name} must be finite: {bad} of its {n * columns} entries are NaN or infinite"
-            )
+            raise nonfinite_error(name, bad, n * columns)
         return self._payload(side, n, columns, parts)
 
     def _encode_columns(self, matrix: Any, first_column: int, name: str, side: str) -> dict:
