@@ -43,7 +43,7 @@ from quantmm.citation import CITE_FORMATS, citation
 from quantmm.quantities import QUANTITIES, Quantity, codebook_document, describe_all, evaluate
 from quantmm.reference.precision import DEFAULT_DIGITS, UncertifiedValueError, to_decimal
 from quantmm.reference.scalar_designs import design_codebook
-from quantmm.tables import FORMATS, format_rate, format_table, parse_grid
+from quantmm.tables import FORMATS, format_rate, format_table, parse_grid, parse_rates
 
 CODEBOOK_FORMATS = ("json", "csv")
 EXIT_BAD_INPUT = 2
@@ -357,7 +357,7 @@ def _table(arguments: argparse.Namespace) -> str:
     params = _params(arguments.params)
     if name in params:
         raise _InputError(f"give the values of {name} with {option.split()[0]}, not {name}=")
-    values = parse_grid(grid, option, minimum=0 if arguments.over is None else None)
+    values = parse_rates(grid) if arguments.over is None else parse_grid(grid, option)
     rows = []
     for value in values:
         text = format_rate(value)
@@ -665,6 +665,15 @@ def _quiet_broken_pipe() -> int:
     return EXIT_BROKEN_PIPE
 
 
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each subcommand of :func:`_parser`'s ``parser``, by name."""
+    return next(
+        action.choices
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+
+
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """The parsed command line. A subcommand's options and its positional arguments may come in
     any order (``quantmm value gamma --digits 40 rate=2``): the subcommand's own parser reads
@@ -672,13 +681,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     arguments, _ = parser.parse_known_args(argv)  # the command (exits on --help, --version)
-    subcommands = next(
-        action.choices
-        for action in parser._actions
-        if isinstance(action, argparse._SubParsersAction)
-    )
     tail = argv[argv.index(arguments.command) + 1 :]
-    parsed = subcommands[arguments.command].parse_intermixed_args(tail)
+    parsed = _subcommands(parser)[arguments.command].parse_intermixed_args(tail)
     parsed.command = arguments.command
     return parsed
 

@@ -657,13 +657,9 @@ def test_an_abbreviated_option_is_refused_not_guessed(args, refused):
 
 
 def _subcommands() -> dict:
-    import argparse
+    from quantmm.cli import _parser, _subcommands
 
-    from quantmm.cli import _parser
-
-    parser = _parser()
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return action.choices
+    return _subcommands(_parser())
 
 
 @pytest.mark.parametrize("name", sorted(_subcommands()))
