@@ -66,6 +66,8 @@ class TargetReport:
     checks: list[CheckResult]
     arguments: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    array_library: dict[str, Any] | None = None  # a kernel's: {"name": "torch", "version": ...}
+    interpreter: dict[str, Any] | None = None  # a kernel's workers': executable, python, numpy
 
     @property
     def passed(self) -> bool:
@@ -78,6 +80,8 @@ class TargetReport:
             "construction": self.construction,
             "arguments": self.arguments,
             "sources": self.sources,
+            "array_library": self.array_library,
+            "interpreter": self.interpreter,
             "checks": [check.to_json() for check in self.checks],
         }
 
@@ -91,6 +95,8 @@ class TargetReport:
             checks,
             data.get("arguments", {}),
             data.get("sources", {}),
+            data.get("array_library"),
+            data.get("interpreter"),
         )
 
 
@@ -282,7 +288,13 @@ class Certificate:
         if self.partial:
             lines.append("PARTIAL: the run was restricted to some checks; it certifies nothing")
         for target in self.targets:
-            lines.append(f"\n{target.name} [{target.kind}]")
+            library = target.array_library or {}
+            given = (
+                f", {library['name']} {library.get('version')} arrays"
+                if library.get("name", "numpy") != "numpy"
+                else ""
+            )
+            lines.append(f"\n{target.name} [{target.kind}{given}]")
             for check in target.checks:
                 lines.append(f"  {check.verdict.upper():4}  {check.name}: {check.summary}")
         for name, check in self.failures:

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .arrays import check_array_library
 from .campaign import Description, Observations, describe_target, observe
 from .certificate import Certificate, TargetReport
 from .inputs import Plan
@@ -182,7 +183,13 @@ def _load_failure(target: KernelTarget, failure: Any) -> str:
     if frame is not None and Path(frame[0]).name not in message:
         message += f" (at {frame[0]}, line {frame[1]})"
     if failure.header.get("exception") == "ModuleNotFoundError":
-        message += "; to certify a file, name it as path/to/file.py:Class"
+        if not target.target.rpartition(":")[0].endswith(".py"):
+            message += "; to certify a file, name it as path/to/file.py:Class"
+        if target.python is None:
+            message += (
+                "; a kernel whose packages live in another environment runs there with "
+                "--python PATH (python= in Python)"
+            )
     return f"cannot load {target.name}: {message}"
 
 
@@ -251,7 +258,19 @@ def _rerun(command: dict[str, Any] | None, profile: str, run_seed: int, device: 
     if not command:
         return f"(run certify again with profile {profile!r} and seed {run_seed})"
     where = "--builtin" if command.get("builtin") else shlex.quote(command["target"])
-    return f"quantmm certify {where} --profile {profile} --seed {run_seed} --device {device}"
+    options = "".join(
+        f" --{option} {shlex.quote(str(command[option]))}"
+        for option in ("array", "python")
+        if command.get(option)
+    )
+    return f"quantmm certify {where} --profile {profile} --seed {run_seed} --device {device}" + (
+        options
+    )
+
+
+def _array_library(declarations: dict[str, Any]) -> str:
+    """The library the describe worker handed (would hand) the kernel its matrices in."""
+    return (declarations.get("array_library") or {}).get("name") or "numpy"
 
 
 def _judged(name: str, observed: Observations, context: CheckContext) -> CheckResult:
@@ -369,6 +388,8 @@ def certify(
         or not (0 < timeout <= 86400)
     ):
         raise ValueError(f"timeout must be a number of seconds in (0, 86400], got {timeout!r}")
+    for kernel in kernels:
+        check_array_library(kernel.array, device, argument=f"the array of {kernel.name}")
     selected = list(KERNEL_CHECKS) if checks is None else list(checks)
     selected = ["protocol", *(name for name in selected if name != "protocol")]
     unknown = [name for name in selected if name not in KERNEL_CHECKS]
@@ -396,18 +417,27 @@ def certify(
         )
         return result
 
-    rerun = _rerun(command, profile, run_seed, device)
-
     def observed_for(target: KernelTarget, declarations: dict[str, Any], worker):
+        library = _array_library(declarations)
         context = CheckContext(
-            target.name, target.target, dict(target.arguments), profile, run_seed, rerun
+            target.name,
+            target.target,
+            dict(target.arguments),
+            profile,
+            run_seed,
+            _rerun(command, profile, run_seed, device),
+            target.array or (library if library != "numpy" else None),
+            target.python,
         )
         protocol = KERNEL_CHECKS["protocol"](Observations(plan, declarations), context)
         if not protocol.passed:
             if worker is not None:
                 worker.close()
             return context, protocol, Observations(plan, declarations)
-        observed = observe(target.spec, plan, declarations, first_worker=worker, **options)
+        # every later worker is handed the library the first one settled on, and refuses to
+        # load a kernel that declares another
+        spec = {**target.spec, "array": library}
+        observed = observe(spec, plan, declarations, first_worker=worker, **options)
         return context, protocol, observed
 
     # Two kernels' processes at a time, and quantmm's own decoders and functions in this thread
@@ -444,6 +474,8 @@ def certify(
                     results,
                     arguments=dict(target.arguments),
                     sources=sources,
+                    array_library=declarations.get("array_library"),
+                    interpreter=declarations.get("interpreter"),
                 )
             )
     for report in others.reports:

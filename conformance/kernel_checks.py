@@ -93,11 +93,21 @@ class CheckContext:
     profile: str
     run_seed: int
     rerun: str  # the shell command that re-runs this certification
+    array: str | None = None  # the library the run asked for, or the kernel's if not NumPy
+    python: str | None = None  # the interpreter of the kernel's workers, if not the harness's
 
 
 def _load_line(context: CheckContext) -> str:
-    arguments = f", arguments={context.arguments!r}" if context.arguments else ""
-    return f"TARGET = dict(target={context.target!r}{arguments})"
+    options = "".join(
+        f", {name}={value!r}"
+        for name, value in (
+            ("arguments", context.arguments),
+            ("array", context.array),
+            ("python", context.python),
+        )
+        if value
+    )
+    return f"TARGET = dict(target={context.target!r}{options})"
 
 
 def _reproduction(context: CheckContext, body: str) -> str:
@@ -276,6 +286,7 @@ def check_protocol(observed: Observations, context: CheckContext) -> CheckResult
             "unsupported",
             "is_object",
             "takes_seed",
+            "array_library",
         )
     }
     if problems:
@@ -291,6 +302,9 @@ def check_protocol(observed: Observations, context: CheckContext) -> CheckResult
         )
     declared = declarations.get("unsupported") or {}
     summary = "builds in a fresh process; declarations are decidable"
+    library = declarations.get("array_library") or {}
+    if library.get("name", "numpy") != "numpy":
+        summary += f"; takes {library['name']} {library.get('version')} arrays"
     if declared:
         summary += f"; declares unsupported: {', '.join(sorted(declared))}"
     return CheckResult(name, PASS, summary, figures, {})

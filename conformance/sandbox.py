@@ -277,7 +277,8 @@ class Worker:
         environment.update(SINGLE_THREADED)
         environment.update({k: os.environ[k] for k in PASSED_ENVIRONMENT if k in os.environ})
         read_end, write_end = os.pipe()
-        command = [sys.executable, "-I", str(WORKER), str(write_end), sandbox]
+        python = spec.get("python") or sys.executable  # the kernel's environment, if not ours
+        command = [python, "-I", str(WORKER), str(write_end), sandbox]
         if sandbox == "namespaces":
             command = [*NAMESPACE_COMMAND, *command]
         self.process = subprocess.Popen(
@@ -375,6 +376,8 @@ class Worker:
                 Outcome("crashed", detail=f"the kernel's process {how}")
             ) from None
         status = answer.get("status")
+        if status == "not_converted":  # the harness could not hand the kernel its input
+            return Outcome("not_run", answer, data, detail=str(answer.get("message", "")))
         return Outcome(status if status in ("ok", "raised") else "crashed", answer, data)
 
     def call(self, header: dict[str, Any], blobs: list[bytes]) -> Outcome:

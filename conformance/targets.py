@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .arrays import ARRAY_LIBRARIES
 
 __all__ = [
     "KernelCallError",
@@ -51,21 +54,35 @@ class KernelCallError(RuntimeError):
 @dataclass(frozen=True)
 class KernelTarget:
     """A kernel by name: ``target`` ("module:attribute" or "file.py:attribute"), keyword
-    ``arguments`` for a factory, extra ``path`` entries for the worker's ``sys.path``, and the
-    ``name`` the report uses."""
+    ``arguments`` for a factory, extra ``path`` entries for the worker's ``sys.path``, the
+    ``name`` the report uses, the ``array`` library its matrices are handed in (None: the
+    one the kernel declares, else NumPy; :mod:`.arrays`), and the ``python`` interpreter its
+    worker processes run (None: this one), for a kernel whose environment is not quantmm's."""
 
     name: str
     target: str
     arguments: dict[str, Any] = field(default_factory=dict)
     path: tuple[str, ...] = ()
+    array: str | None = None
+    python: str | None = None
 
     @property
     def spec(self) -> dict[str, Any]:
         """What a worker receives to build the kernel (JSON)."""
-        return {"target": self.target, "arguments": dict(self.arguments), "path": list(self.path)}
+        return {
+            "target": self.target,
+            "arguments": dict(self.arguments),
+            "path": list(self.path),
+            "array": self.array,
+            "python": self.python,
+        }
 
 
-def _validated(target: str, arguments: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+def _validated(
+    target: str, arguments: dict[str, Any] | None, array: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    if array is not None and array not in ARRAY_LIBRARIES:
+        raise TargetError(f"array must be one of {', '.join(ARRAY_LIBRARIES)}, got {array!r}")
     module, separator, attribute = target.rpartition(":")
     if not separator or not module or not attribute:
         raise TargetError(
@@ -86,25 +103,47 @@ def _validated(target: str, arguments: dict[str, Any] | None) -> tuple[str, dict
 
 
 def load_target(
-    target: str, *, arguments: dict[str, Any] | None = None, name: str | None = None
+    target: str,
+    *,
+    arguments: dict[str, Any] | None = None,
+    name: str | None = None,
+    array: str | None = None,
+    python: str | None = None,
 ) -> KernelTarget:
     """A :class:`KernelTarget` for ``"module:attribute"`` or ``"path/file.py:attribute"``
-    (nothing is imported here; a worker imports it)."""
-    resolved, arguments = _validated(target, arguments)
+    (nothing is imported here; a worker imports it); ``array``: the library the kernel is handed
+    its matrices in (None: as it declares); ``python``: the interpreter of the kernel's own
+    environment, which needs only NumPy besides the kernel's packages (None: this one)."""
+    resolved, arguments = _validated(target, arguments, array)
     label = name or (target if not arguments else f"{target} {json.dumps(arguments)}")
     # a module name is looked up from the working directory too, as `python -m` does
     path = () if resolved.rpartition(":")[0].endswith(".py") else (os.getcwd(),)
-    return KernelTarget(label, resolved, arguments, path)
+    return KernelTarget(label, resolved, arguments, path, array, _interpreter(python))
+
+
+def _interpreter(python: str | None) -> str | None:
+    """``python`` as an absolute path to an executable file (TargetError if it is not one)."""
+    if python is None:
+        return None
+    found = shutil.which(python)
+    if found is None or not os.path.isfile(found):
+        raise TargetError(f"python {python!r} is not an executable file")
+    return os.path.abspath(found)
 
 
 def as_target(
-    value: Any, *, arguments: dict[str, Any] | None = None, name: str | None = None
+    value: Any,
+    *,
+    arguments: dict[str, Any] | None = None,
+    name: str | None = None,
+    array: str | None = None,
+    python: str | None = None,
 ) -> KernelTarget:
     """A target for a class, a function or a module-level kernel object (or a target string)."""
     if isinstance(value, KernelTarget):
         return value
     if isinstance(value, str):
-        return load_target(value, arguments=arguments, name=name)
+        return load_target(value, arguments=arguments, name=name, array=array, python=python)
     module_name = getattr(value, "__module__", None)
     qualname = getattr(value, "__qualname__", None)
     if not (isinstance(value, type) or callable(value)):  # a kernel object: find its name
@@ -122,19 +161,23 @@ def as_target(
     if module_name == "__main__":
         if not getattr(module, "__file__", None):
             raise TypeError(f"{value!r} is defined in an interactive session; put it in a file")
-        target = load_target(f"{module.__file__}:{qualname}", arguments=arguments, name=name)
+        where = f"{module.__file__}:{qualname}"
     else:
-        target = load_target(f"{module_name}:{qualname}", arguments=arguments, name=name)
+        where = f"{module_name}:{qualname}"
+    target = load_target(where, arguments=arguments, name=name, array=array, python=python)
     # the worker finds the module as this process did: the same search path
     path = tuple(entry for entry in sys.path if entry) + target.path
-    return KernelTarget(name or qualname, target.target, target.arguments, path)
+    return KernelTarget(
+        name or qualname, target.target, target.arguments, path, array, target.python
+    )
 
 
 def load_kernel(
     target: str, *, seed: int = 0, device: str = "cpu", arguments: dict[str, Any] | None = None
 ) -> Any:
     """Build the kernel ``target`` names, with ``seed``, in *this* process (for debugging; the
-    harness itself never does this)."""
+    harness itself never does this). It takes its matrices in the library it declares
+    (``array_library``); :func:`quantmm.conformance.arrays.to_library` makes them."""
     from . import worker
 
     resolved, arguments = _validated(target, arguments)
@@ -154,7 +197,12 @@ def _one_call(
 ):
     from .sandbox import isolation, run_calls
 
-    chosen = load_target(target["target"], arguments=target.get("arguments"))
+    chosen = load_target(
+        target["target"],
+        arguments=target.get("arguments"),
+        array=target.get("array"),
+        python=target.get("python"),
+    )
     result = run_calls(
         chosen.spec,
         [*before, (header, blobs)],
@@ -185,7 +233,8 @@ def encode_in_fresh_process(
 ) -> bytes:
     """``encode_a`` (``side="a"``) or ``encode_b`` of ``matrix`` in a fresh isolated process, as
     the harness runs it; ``target`` is ``{"target": ..., "arguments": ...}``; ``after``: matrices
-    the same process encodes first (with the same seed), as the harness's workers do. Raises
+    the same process encodes first (with the same seed), as the harness's workers do; a
+    ``target["array"]`` library is handed the matrices as the harness hands them. Raises
     :class:`KernelCallError` if the call fails, TypeError if the payload is not exactly bytes."""
     from .campaign import _matrix_call
 

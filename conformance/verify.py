@@ -107,7 +107,12 @@ def verify(path: str | Path, *, progress: Callable[[str], None] | None = None) -
         if command.get("checks"):
             decoders, functions = [], []
     else:
-        target = load_target(command["target"], arguments=command.get("arguments"))
+        target = load_target(
+            command["target"],
+            arguments=command.get("arguments"),
+            array=command.get("array"),
+            python=command.get("python"),
+        )
         kernels, decoders, functions = [target], [], []
     rerun = certify(
         kernels,

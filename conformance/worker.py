@@ -33,14 +33,24 @@ import importlib.util
 import inspect
 import numbers
 import os
+import platform
 import sys
 import traceback
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("_quantmm_wire", _HERE / "wire.py")
-wire = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(wire)
+
+
+def _sibling(name: str):
+    """A module of this folder, loaded by path (only the standard library is loaded so far)."""
+    spec = importlib.util.spec_from_file_location(f"_quantmm_{name}", _HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wire = _sibling("wire")
+arrays = _sibling("arrays")
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_NOATIME, MS_NODIRATIME = 32, 4096, 1024, 2048
@@ -184,20 +194,28 @@ def _passes(function, name: str) -> bool:
 
 
 class Kernels:
-    """The kernels of one target, built once per seed (a kernel object is used as it is)."""
+    """The kernels of one target, built once per seed (a kernel object is used as it is), and
+    the array library they are handed their matrices in (:mod:`.arrays`): ``array`` if the run
+    asked for one, else what the first kernel built declares."""
 
-    def __init__(self, target, arguments: dict, device: str) -> None:
+    def __init__(self, target, arguments: dict, device: str, array: str | None = None) -> None:
         self.target, self.arguments, self.device = target, arguments, device
+        self.requested = array
         self.is_object = _is_kernel_object(target)
         self.built: dict = {}
+        self.library: str | None = None
 
     @property
     def takes_seed(self) -> bool:
         return not self.is_object and _passes(self.target, "seed")
 
     def get(self, seed: int):
-        if self.is_object:
-            return self.target
+        kernel = self.target if self.is_object else self._built(seed)
+        if self.library is None:  # once, from the first kernel: the library cannot change
+            self.library = arrays.resolve(self.requested, getattr(kernel, "array_library", None))
+        return kernel
+
+    def _built(self, seed: int):
         if seed not in self.built:
             options = dict(self.arguments)
             if _passes(self.target, "seed"):
@@ -241,6 +259,12 @@ def _declarations(kernels: Kernels, seed: int) -> dict:
         "missing": missing,
         "is_object": kernels.is_object,
         "takes_seed": kernels.takes_seed,
+        "array_library": {"name": kernels.library, "version": arrays.version(kernels.library)},
+        "interpreter": {
+            "executable": sys.executable,
+            "python": platform.python_version(),
+            "numpy": arrays.version("numpy"),
+        },
     }
     rate = getattr(kernel, "rate", None)
     if rate is None:
@@ -305,22 +329,38 @@ def _matrix(header: dict, blob: bytes):
 def _fingerprint(matrix) -> str:
     import numpy as np
 
-    return hashlib.sha256(np.ascontiguousarray(matrix).tobytes()).hexdigest()
+    return hashlib.sha256(np.ascontiguousarray(arrays.to_numpy(matrix)).tobytes()).hexdigest()
+
+
+class ConversionError(Exception):
+    """The harness's own conversion of an input failed: the kernel was not called."""
+
+
+def _given(kernels: Kernels, matrix):
+    """``matrix`` as the kernel's array library has it (:func:`arrays.to_library`)."""
+    try:
+        return arrays.to_library(matrix, kernels.library, kernels.device)
+    except Exception as error:
+        raise ConversionError(
+            f"the harness could not hand the input ({matrix.dtype}, shape {matrix.shape}) to "
+            f"the kernel as a {kernels.library} array: {type(error).__name__}: {error}"
+        ) from None
 
 
 def _estimate_reply(value) -> tuple[dict, list[bytes]]:
-    """Describe the estimate and send it as an array if it is one (converted explicitly)."""
+    """Describe the estimate and send it as a NumPy array if it is an array of a known library
+    (moved to the host explicitly, :func:`arrays.to_numpy`)."""
     import numpy as np
 
     kind = f"{type(value).__module__}.{type(value).__qualname__}"
-    converted = None
-    if type(value).__module__.startswith("cupy"):
-        value, converted = value.get(), "cupy"
-    elif not isinstance(value, np.ndarray) and hasattr(value, "__dlpack__"):
-        value, converted = np.from_dlpack(value), "dlpack"
-    if not isinstance(value, np.ndarray):
+    converted = None if isinstance(value, np.ndarray) else type(value).__module__.partition(".")[0]
+    try:
+        array = arrays.to_numpy(value)
+    except Exception:  # an array NumPy has no dtype for (a bfloat16 tensor, say)
+        dtype = str(getattr(value, "dtype", "unknown"))
+        return {"status": "ok", "type": kind, "array": None, "dtype": dtype}, []
+    if not isinstance(array, np.ndarray):
         return {"status": "ok", "type": kind, "array": None}, []
-    array = value
     if array.dtype.newbyteorder("<").str not in wire.ARRAY_DTYPES:
         return {"status": "ok", "type": kind, "array": None, "dtype": str(array.dtype)}, []
     meta, data = wire.array_meta(array)
@@ -333,7 +373,7 @@ def _call(kernels: Kernels, header: dict, blobs: list[bytes]) -> tuple[dict, lis
         return _declarations(kernels, seed), []
     kernel = kernels.get(seed)
     if op in ("encode_a", "encode_b"):
-        matrix = _matrix(header, blobs[0])
+        matrix = _given(kernels, _matrix(header, blobs[0]))
         before = _fingerprint(matrix)
         payload = getattr(kernel, op)(matrix)
         answer = {
@@ -345,8 +385,8 @@ def _call(kernels: Kernels, header: dict, blobs: list[bytes]) -> tuple[dict, lis
     if op == "estimate":
         return _estimate_reply(kernel.estimate(blobs[0], blobs[1]))
     if op == "guarantee":
-        A = wire.array_from(header["a"], blobs[0])
-        B = wire.array_from(header["b"], blobs[1])
+        A = _given(kernels, wire.array_from(header["a"], blobs[0]))
+        B = _given(kernels, wire.array_from(header["b"], blobs[1]))
         return {"status": "ok", "bound": repr(float(kernel.guarantee(A, B)))}, []
     raise ValueError(f"unknown operation {op!r}")
 
@@ -364,8 +404,9 @@ def main() -> None:
     del os.environ["QUANTMM_WORKDIR"]
     results = os.fdopen(result_fd, "wb")
     try:
+        spec = header["spec"]
         kernels = Kernels(
-            _load(header["spec"]), header["spec"].get("arguments", {}), header["device"]
+            _load(spec), spec.get("arguments", {}), header["device"], spec.get("array")
         )
         wire.write_frame(results, {"status": "ok", "isolation": isolation})
     except BaseException as error:
@@ -378,6 +419,8 @@ def main() -> None:
             return
         try:
             answer, data = _call(kernels, header, blobs)
+        except ConversionError as error:  # quantmm's failure, not the kernel's refusal
+            answer, data = {"status": "not_converted", "message": str(error)[:1000]}, []
         except BaseException as error:  # the kernel's exit, interrupt or exception: a result
             answer, data = _describe_exception(error), []
         wire.write_frame(results, {**answer, "job": header.get("job")}, data)

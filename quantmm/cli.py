@@ -204,6 +204,20 @@ def _parser() -> argparse.ArgumentParser:
         help="the device passed to a factory target (gpu needs CuPy and a GPU)",
     )
     certify.add_argument(
+        "--array",
+        metavar="LIBRARY",
+        default=None,
+        help="numpy, torch, jax or cupy: hand the kernel its matrices as arrays of this library "
+        "(default: the library the kernel declares in its array_library attribute, else numpy)",
+    )
+    certify.add_argument(
+        "--python",
+        metavar="INTERPRETER",
+        default=None,
+        help="run the kernel's processes with this Python, the interpreter of the kernel's own "
+        "environment (it needs NumPy and the kernel's packages, not quantmm); default: this one",
+    )
+    certify.add_argument(
         "--output",
         metavar="PATH",
         help="where to write the JSON certificate (written whole, never torn; not written if "
@@ -213,6 +227,12 @@ def _parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="print the certificate's JSON (what --output writes) instead of the report",
+    )
+    certify.add_argument(
+        "--junit-xml",
+        metavar="PATH",
+        help="also write the checks as JUnit XML, one test case per target and check, for CI "
+        "services to show (written whole, like --output)",
     )
     certify.add_argument(
         "--check",
@@ -421,20 +441,20 @@ def _probe(option: str, path: str, folder: Path) -> None:
         raise _InputError(f"{option} {path!r} is not writable: {reason}") from None
 
 
-def _writable(path: str) -> None:
-    """Refuse an --output that cannot be written, before any work starts."""
+def _writable(path: str, option: str = "--output") -> None:
+    """Refuse an output file (``option``) that cannot be written, before any work starts."""
     target = Path(path)
     if target.is_dir():
-        raise _InputError(f"--output {path!r} is a directory; give a file name")
+        raise _InputError(f"{option} {path!r} is a directory; give a file name")
     if target.parent.exists() and not target.parent.is_dir():
-        raise _InputError(f"--output {path!r}: {str(target.parent)!r} is a file, not a folder")
+        raise _InputError(f"{option} {path!r}: {str(target.parent)!r} is a file, not a folder")
     if not target.parent.is_dir():
-        raise _InputError(f"--output {path!r}: the folder {str(target.parent)!r} does not exist")
+        raise _InputError(f"{option} {path!r}: the folder {str(target.parent)!r} does not exist")
     if not os.access(target.parent, os.W_OK) or (
         target.exists() and not os.access(target, os.W_OK)
     ):
-        raise _InputError(f"--output {path!r} is not writable")
-    _probe("--output", path, target.parent)
+        raise _InputError(f"{option} {path!r} is not writable")
+    _probe(option, path, target.parent)
 
 
 def _writable_folder(path: str) -> None:
@@ -466,27 +486,42 @@ def _reachable(scheduler: str | None) -> None:
 
 def _certify(arguments: argparse.Namespace) -> int:
     """Run the conformance harness; print the report, write the certificate, return the status."""
+    from quantmm.conformance.arrays import check_array_library
     from quantmm.conformance.harness import builtin_targets, certify
     from quantmm.conformance.targets import load_target
 
     if arguments.builtin == (arguments.target is not None):
         raise _InputError("give either a TARGET (module:attribute) or --builtin, not both")
+    if arguments.builtin and (arguments.array or arguments.python):
+        raise _InputError(
+            "--array and --python apply to a TARGET; the built-in kernels run in quantmm's own "
+            "environment and take NumPy arrays"
+        )
+    try:
+        check_array_library(arguments.array, arguments.device, argument="--array")
+    except ValueError as error:
+        raise _InputError(str(error)) from None
     if arguments.seed is not None and arguments.seed < 0:
         raise _InputError(f"--seed must be a non-negative integer, got {arguments.seed}")
     if arguments.output:
         _writable(arguments.output)
+    if arguments.junit_xml:
+        _writable(arguments.junit_xml, "--junit-xml")
     _check_device(arguments.device)
     if arguments.builtin:
         kernels, decoders, functions = builtin_targets(arguments.device)
         if arguments.checks:
             decoders, functions = [], []
     else:
-        kernels, decoders, functions = [load_target(arguments.target)], [], []
+        target = load_target(arguments.target, array=arguments.array, python=arguments.python)
+        kernels, decoders, functions = [target], [], []
     command = {
         "builtin": arguments.builtin,
         "target": kernels[0].target if not arguments.builtin else None,
         "checks": arguments.checks,
         "isolation": arguments.isolation,
+        "array": arguments.array,
+        "python": kernels[0].python if not arguments.builtin else None,
     }
     arguments.written = False
     certificate = certify(
@@ -507,6 +542,13 @@ def _certify(arguments: argparse.Namespace) -> int:
         arguments.written = True
         where = sys.stderr if arguments.json else sys.stdout  # stdout stays one JSON document
         print(f"\ncertificate written to {arguments.output}", file=where)
+    if arguments.junit_xml:
+        from quantmm.atomic import atomic_write_text
+        from quantmm.conformance.junit import junit_xml
+
+        atomic_write_text(arguments.junit_xml, junit_xml(certificate) + "\n")
+        where = sys.stderr if arguments.json else sys.stdout
+        print(f"JUnit XML written to {arguments.junit_xml}", file=where)
     return {"pass": 0, "partial": EXIT_PARTIAL}.get(certificate.verdict, EXIT_CHECK_FAILED)
 
 

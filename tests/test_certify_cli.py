@@ -109,8 +109,9 @@ def test_verify_says_when_the_kernel_source_changed(tmp_path, capsys):
 
 
 def test_a_broken_kernel_fails_with_its_reproduction(tmp_path, capsys):
-    output = tmp_path / "certificate.json"
-    status = main(["certify", f"{KERNELS}:LeakyKernel", "--output", str(output), "--seed", "0"])
+    output, junit = tmp_path / "certificate.json", tmp_path / "junit.xml"
+    arguments = ["certify", f"{KERNELS}:LeakyKernel", "--output", str(output), "--seed", "0"]
+    status = main([*arguments, "--junit-xml", str(junit)])
     printed = capsys.readouterr().out
     assert status == 1
     assert "FAILED" in printed and "reproduction (Python):" in printed and "seed: 0" in printed
@@ -118,6 +119,36 @@ def test_a_broken_kernel_fails_with_its_reproduction(tmp_path, capsys):
     document = json.loads(output.read_text())
     failure = next(c for c in document["targets"][0]["checks"] if c["verdict"] == "fail")
     assert failure["failure"]["seed"] == 0 and "estimate" in failure["failure"]["reproduction"]
+    _assert_junit_matches(junit, document)
+
+
+def _assert_junit_matches(junit: Path, document: dict) -> None:
+    """The JUnit XML holds one case per target and check, with the certificate's verdicts and
+    failure messages (the JSON certificate of the same run is the independent record), and a
+    last case that fails unless the verdict is pass."""
+    import xml.etree.ElementTree as ElementTree
+
+    root = ElementTree.parse(junit).getroot()
+    cases = {(case.get("classname"), case.get("name")): case for case in root.iter("testcase")}
+    expected = {
+        (target["name"], check["name"]): check
+        for target in document["targets"]
+        for check in target["checks"]
+    }
+    assert set(cases) == set(expected) | {("certificate", "verdict")}
+    for key, check in expected.items():
+        failure, skipped = cases[key].find("failure"), cases[key].find("skipped")
+        assert (failure is not None) == (check["verdict"] == "fail"), key
+        assert (skipped is not None) == (check["verdict"] == "skip"), key
+        if failure is not None:
+            assert failure.get("message") == check["failure"]["message"]
+            assert check["failure"]["reproduction"] in failure.text
+    verdict_failed = cases[("certificate", "verdict")].find("failure") is not None
+    assert verdict_failed == (document["verdict"] != "pass")
+    verdicts = [check["verdict"] for check in expected.values()]
+    assert int(root.get("tests")) == len(verdicts) + 1
+    assert int(root.get("failures")) == verdicts.count("fail") + verdict_failed
+    assert int(root.get("skipped")) == verdicts.count("skip")
 
 
 def test_a_restricted_run_is_partial_never_pass(tmp_path, capsys):
@@ -132,11 +163,14 @@ def test_a_restricted_run_is_partial_never_pass(tmp_path, capsys):
             "1",
             "--output",
             str(output),
+            "--junit-xml",
+            str(tmp_path / "junit.xml"),
         ]
     )
     assert status == 4
     document = json.loads(output.read_text())
     assert document["verdict"] == "partial"
+    _assert_junit_matches(tmp_path / "junit.xml", document)  # partial: the verdict case fails
     assert "PARTIAL" in capsys.readouterr().out
     assert [check["name"] for check in document["targets"][0]["checks"]] == [
         "protocol",
@@ -178,6 +212,7 @@ def test_without_a_seed_the_shapes_are_drawn_per_run(tmp_path, capsys):
         ([f"{KERNELS}:Float16Kernel", "--timeout", "0"], "timeout must be"),
         ([f"{KERNELS}:Float16Kernel", "--output", "/no/such/folder/c.json"], "does not exist"),
         ([f"{KERNELS}:Float16Kernel", "--output", "/"], "is a directory"),
+        ([f"{KERNELS}:Float16Kernel", "--junit-xml", "/no/such/folder/j.xml"], "does not exist"),
         ([f"{CHEATING}:MissingEstimate"], "lacks estimate"),
     ],
 )
