@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
+from typing import Any
 
 __all__ = [
     "SEARCHES",
@@ -72,18 +73,34 @@ def _squared(y: Fraction, x: Fraction) -> Fraction:
     return (y - x) * (y - x)
 
 
-def _nearest_in(candidates: Iterable[Fraction], x: Fraction) -> tuple[Fraction, set[Fraction]]:
-    """The minimum of (c − x)² over ``candidates`` and every candidate attaining it."""
-    best: Fraction | None = None
-    winners: set[Fraction] = set()
-    for c in candidates:
-        cost = _squared(c, x)
-        if best is None or cost < best:
-            best, winners = cost, {c}
-        elif cost == best:
-            winners.add(c)
+def _squared_distance(y: Sequence[Fraction], x: Sequence[Fraction]) -> Fraction:
+    return sum((_squared(a, b) for a, b in zip(y, x, strict=True)), Fraction(0))
+
+
+def _fraction_order(left: Fraction, right: Fraction) -> int:
+    return (left > right) - (left < right)
+
+
+def _minimisers(
+    scored: Iterable[tuple[Any, Any]], order: Callable[[Any, Any], int] = _fraction_order
+) -> tuple[Any, set[Any]]:
+    """The least cost among the (cost, candidate) pairs of ``scored`` and every candidate attaining
+    it, comparing costs exactly with ``order`` (negative, 0 or positive as left <, =, > right)."""
+    best: Any = None
+    winners: set[Any] = set()
+    for cost, candidate in scored:
+        comparison = -1 if best is None else order(cost, best)
+        if comparison < 0:
+            best, winners = cost, {candidate}
+        elif comparison == 0:
+            winners.add(candidate)
     assert best is not None
     return best, winners
+
+
+def _nearest_in(candidates: Iterable[Fraction], x: Fraction) -> tuple[Fraction, set[Fraction]]:
+    """The minimum of (c − x)² over ``candidates`` and every candidate attaining it."""
+    return _minimisers((_squared(c, x), c) for c in candidates)
 
 
 def z_closest_points(x: Sequence[Fraction]) -> tuple[set[Point], Fraction]:
@@ -190,19 +207,13 @@ def e8_closest_points_exhaustive(x: Sequence[Fraction]) -> tuple[set[Point], Fra
 
     Slow (≈ 13 000 candidates); used on a few inputs to check the parity table.
     """
-    half = Fraction(1, 2)
-    best: Fraction | None = None
-    winners: set[Point] = set()
-    for offset in (Fraction(0), half):
-        for y in itertools.product(*(e8_window(xi, offset) for xi in x)):
-            if sum(c - offset for c in y) % 2 != 0:
-                continue
-            cost = sum((_squared(c, xi) for c, xi in zip(y, x, strict=True)), Fraction(0))
-            if best is None or cost < best:
-                best, winners = cost, {y}
-            elif cost == best:
-                winners.add(y)
-    assert best is not None
+    candidates = (
+        y
+        for offset in (Fraction(0), Fraction(1, 2))
+        for y in itertools.product(*(e8_window(xi, offset) for xi in x))
+        if sum(c - offset for c in y) % 2 == 0
+    )
+    best, winners = _minimisers((_squared_distance(y, x), y) for y in candidates)
     return winners, best
 
 
@@ -255,21 +266,15 @@ def a2_closest_points(
     a, b = x
     t = math.isqrt(math.floor(4 * b * b / 3))
     centre = t if b >= 0 else -t
-    best: tuple[Fraction, Fraction] | None = None
-    winners: set[tuple[int, int]] = set()
-    for n in range(centre - 3, centre + 4):
-        base = math.floor(a - Fraction(n, 2))
-        for m in range(base - 1, base + 3):
-            distance = a2_squared_distance(m, n, a, b)
-            if best is None:
-                best, winners = distance, {(m, n)}
-                continue
-            order = sign_of_surd(distance[0] - best[0], distance[1] - best[1])
-            if order < 0:
-                best, winners = distance, {(m, n)}
-            elif order == 0:
-                winners.add((m, n))
-    assert best is not None
+    candidates = (
+        (math.floor(a - Fraction(n, 2)) + k, n)
+        for n in range(centre - 3, centre + 4)
+        for k in range(-1, 3)
+    )
+    best, winners = _minimisers(
+        ((a2_squared_distance(m, n, a, b), (m, n)) for m, n in candidates),
+        lambda left, right: sign_of_surd(left[0] - right[0], left[1] - right[1]),
+    )
     return winners, best
 
 
@@ -357,10 +362,6 @@ def _tie_rule_d(x: Sequence[Fraction]) -> Point:
         k = magnitudes.index(max(magnitudes))  # list.index: the lowest index among equals
         f[k] += 1 if x[k] >= f[k] else -1
     return tuple(f)
-
-
-def _squared_distance(y: Sequence[Fraction], x: Sequence[Fraction]) -> Fraction:
-    return sum((_squared(a, b) for a, b in zip(y, x, strict=True)), Fraction(0))
 
 
 def e8_coset_candidates(x: Sequence[Fraction]) -> tuple[Point, Point]:

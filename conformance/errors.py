@@ -97,6 +97,17 @@ def _float_pair(computed: Any, exact: Any, *, same_dtype: bool) -> tuple[np.ndar
     return computed, exact
 
 
+def _settle_special_values(
+    computed: np.ndarray, exact: np.ndarray, error: np.ndarray
+) -> np.ndarray:
+    """``error`` with the NaN/infinity rule of both metrics applied, capped at :data:`CAP`: 0 where
+    the values are equal (−0 and +0, NaN and NaN, equal infinities), else :data:`CAP` where
+    either is NaN or infinite."""
+    equal = (computed == exact) | (np.isnan(computed) & np.isnan(exact))
+    hopeless = ~np.isfinite(computed) | ~np.isfinite(exact)
+    return np.minimum(np.where(equal, 0.0, np.where(hopeless, CAP, error)), CAP)
+
+
 def relative_error(computed: Any, exact: Any) -> np.ndarray:
     """Elementwise relative error of ``computed`` against ``exact``, finite everywhere (float64).
 
@@ -128,22 +139,15 @@ def relative_error(computed: Any, exact: Any) -> np.ndarray:
         difference = np.where(overflowed, np.abs(c / 2 - e / 2), difference)
         scale = np.where(overflowed, np.abs(e / 2), np.abs(e))
         error = np.where(e == 0, np.abs(c) / tiny, difference / np.where(e == 0, 1.0, scale))
-    equal = (c == e) | (np.isnan(c) & np.isnan(e))
-    hopeless = np.isnan(c) | np.isnan(e) | np.isinf(c) | np.isinf(e) | np.isnan(error)
-    error = np.where(hopeless, CAP, error)
-    error = np.where(equal, 0.0, error)
-    return np.minimum(error, CAP)
+    return _settle_special_values(c, e, np.where(np.isnan(error), CAP, error))
 
 
 def _ordinals(x: np.ndarray) -> np.ndarray:
     """IEEE bits mapped to int64 in the order of the values: adjacent floats → adjacent integers,
     −0 and +0 → 0 (for float32 the 32-bit pattern is widened first)."""
-    if x.dtype == np.float32:
-        bits = np.ascontiguousarray(x).view(np.int32).reshape(x.shape).astype(np.int64)
-        magnitude = bits & np.int64(0x7FFFFFFF)
-    else:
-        bits = np.ascontiguousarray(x).view(np.int64).reshape(x.shape)
-        magnitude = bits & np.int64(0x7FFFFFFFFFFFFFFF)
+    signed = np.dtype(f"int{8 * x.dtype.itemsize}")  # int32 for float32, int64 for float64
+    bits = np.ascontiguousarray(x).view(signed).reshape(x.shape).astype(np.int64)
+    magnitude = bits & np.int64(np.iinfo(signed).max)  # all bits but the sign
     return np.where(bits < 0, -magnitude, magnitude)
 
 
@@ -170,12 +174,7 @@ def ulp_distance(computed: Any, exact: Any) -> np.ndarray:
         forward = right.astype(np.uint64) - left.astype(np.uint64)
         backward = np.uint64(0) - forward
     distance = np.where(left <= right, forward, backward).astype(np.float64)
-    nan_c, nan_e = np.isnan(computed), np.isnan(exact)
-    infinite = np.isinf(computed) | np.isinf(exact)
-    hopeless = (nan_c != nan_e) | (infinite & (computed != exact) & ~nan_c & ~nan_e)
-    distance = np.where(nan_c & nan_e, 0.0, distance)
-    distance = np.where(hopeless, CAP, distance)
-    return np.minimum(distance, CAP)
+    return _settle_special_values(computed, exact, distance)
 
 
 def _exact_fraction(value: Any) -> Fraction | float:
@@ -371,40 +370,46 @@ _CUDA_LIBM = (
     "products as separate CuPy ufuncs, which are never contracted)"
 )
 
-#: The ulp bound of each (function, dtype, backend): the single table every check uses.
-TOLERANCES: dict[tuple[str, str, str], Tolerance] = {
-    ("phi", "float64", "numpy"): Tolerance(
+#: The library note of each backend, which ends every reason of its rows.
+_LIBRARIES = {"numpy": _NUMPY_LIBM, "cupy": _CUDA_LIBM}
+
+#: (function, backend) -> (ulp bound, its error analysis), every row float64.
+_ANALYSES: dict[tuple[str, str], tuple[float, str]] = {
+    ("phi", "numpy"): (
         4.0,
         "phi = s*(2 - s), s = 2^(-2R): s carries < 2u and enters twice with net weight "
         "(2 - 2s)/(2 - s) <= 1, plus one rounding each for the subtraction and the product: "
-        "4u -> 4 ulps; " + _NUMPY_LIBM,
+        "4u -> 4 ulps",
     ),
-    ("gamma", "float64", "numpy"): Tolerance(
+    ("gamma", "numpy"): (
         4.0,
         "Gamma = phi above R* (4 ulps); below R*, 1 - R*c with c = (1 - phi(R*))/R* rounded: at "
-        "most 3 ulps (Gamma >= 0.488 there, no cancellation); " + _NUMPY_LIBM,
+        "most 3 ulps (Gamma >= 0.488 there, no cancellation)",
     ),
-    ("optimal_density", "float64", "numpy"): Tolerance(
+    ("optimal_density", "numpy"): (
         9.0,
         "lambda* = exp(-e)(1 - r) cbrt(w)/I with e + r = u^2/6 exact to ~1e-25: exp 2u, w's "
         "4u through cbrt (4/3 u) plus cbrt's own 2u, two products, the rounded 1/I and the final "
-        "correction u each: 9.33u -> 9 ulps; " + _NUMPY_LIBM,
+        "correction u each: 9.33u -> 9 ulps",
     ),
-    ("phi", "float64", "cupy"): Tolerance(
+    ("phi", "cupy"): (
         5.0,
-        "the NumPy analysis with exp2 < 3u: s carries < 3u, net weight <= 1, plus 2u: 5u -> "
-        "5 ulps; " + _CUDA_LIBM,
+        "the NumPy analysis with exp2 < 3u: s carries < 3u, net weight <= 1, plus 2u: 5u -> 5 ulps",
     ),
-    ("gamma", "float64", "cupy"): Tolerance(
+    ("gamma", "cupy"): (
         5.0,
-        "phi's CuPy bound above R* (5 ulps); below R* no library function is used: 3 ulps; "
-        + _CUDA_LIBM,
+        "phi's CuPy bound above R* (5 ulps); below R* no library function is used: 3 ulps",
     ),
-    ("optimal_density", "float64", "cupy"): Tolerance(
+    ("optimal_density", "cupy"): (
         11.0,
-        "the NumPy analysis with exp and cbrt < 3u each: 3 + 4/3 + 3 + 4 = 11.33u -> 11 ulps; "
-        + _CUDA_LIBM,
+        "the NumPy analysis with exp and cbrt < 3u each: 3 + 4/3 + 3 + 4 = 11.33u -> 11 ulps",
     ),
+}
+
+#: The ulp bound of each (function, dtype, backend): the single table every check uses.
+TOLERANCES: dict[tuple[str, str, str], Tolerance] = {
+    (function, "float64", backend): Tolerance(max_ulps, f"{analysis}; {_LIBRARIES[backend]}")
+    for (function, backend), (max_ulps, analysis) in _ANALYSES.items()
 }
 
 

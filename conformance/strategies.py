@@ -143,6 +143,11 @@ def _checked_structures(structures: Sequence[str], allowed: tuple[str, ...]) -> 
     return chosen
 
 
+def _width(dtype: Any) -> int:
+    """The bit width of ``dtype``, for ``st.floats(width=...)`` and nearest_float_to_surd."""
+    return 8 * np.dtype(dtype).itemsize
+
+
 def _rng(draw: st.DrawFn) -> np.random.Generator:
     return np.random.default_rng(draw(st.integers(0, 2**64 - 1)))
 
@@ -195,6 +200,11 @@ def _structured(draw: st.DrawFn, structure: str, shape: tuple[int, int], dtype: 
         x = _sparse(draw, shape, dtype)
     else:  # pragma: no cover - _checked_structures refuses the rest
         raise AssertionError(structure)
+    return _bounded(x, dtype)
+
+
+def _bounded(x: Any, dtype: np.dtype) -> np.ndarray:
+    """``x`` (float64 values) in ``dtype``, checked finite and within ELEMENT_BOUND[dtype]."""
     x = np.asarray(x, dtype=np.float64).astype(dtype)
     assert np.isfinite(x).all() and np.abs(x).max(initial=0.0) <= ELEMENT_BOUND[dtype]
     return x
@@ -211,7 +221,7 @@ def _sparse(draw: st.DrawFn, shape: tuple[int, int], dtype: np.dtype) -> np.ndar
         arrays(
             dtype,
             count,
-            elements=st.floats(-bound, bound, width=8 * dtype.itemsize),
+            elements=st.floats(-bound, bound, width=_width(dtype)),
             fill=st.nothing(),
         )
     )
@@ -221,17 +231,53 @@ def _sparse(draw: st.DrawFn, shape: tuple[int, int], dtype: np.dtype) -> np.ndar
 
 
 @st.composite
-def _labelled_matrix(
+def _labelled(
     draw: st.DrawFn,
     rows: st.SearchStrategy[int],
     columns: st.SearchStrategy[int],
     dtypes: tuple[np.dtype, ...],
     structures: tuple[str, ...],
-) -> tuple[str, np.ndarray]:
+    pair: bool,
+) -> tuple[str, Any]:
+    """``(structure, matrix)``, or with ``pair`` ``(structure, (A, B))``: one n for both, A's
+    column count drawn before B's."""
     structure = draw(st.sampled_from(structures))
     dtype = draw(st.sampled_from(dtypes))
-    shape = (draw(rows), draw(columns))
-    return structure, _structured(draw, structure, shape, dtype)
+    n, a = draw(rows), draw(columns)
+    if not pair:
+        return structure, _structured(draw, structure, (n, a), dtype)
+    b = draw(columns)
+    if structure == "correlated":
+        A = _gaussian(draw, (n, a))
+        rng = _rng(draw)
+        noise = draw(st.sampled_from((0.0, 2.0**-10, 1.0)))
+        B = A @ rng.normal(size=(a, b)) + noise * rng.normal(size=(n, b))
+        return structure, (_bounded(A, dtype), _bounded(B, dtype))
+    return structure, (
+        _structured(draw, structure, (n, a), dtype),
+        _structured(draw, structure, (n, b), dtype),
+    )
+
+
+def _checked_labelled(
+    rows: Any,
+    columns: Any,
+    dtypes: Sequence[Any],
+    structures: Sequence[str],
+    *,
+    pair: bool,
+    labelled: bool,
+) -> st.SearchStrategy[Any]:
+    """:func:`matrix_pairs` (``pair``) or :func:`matrices`: the arguments checked ("correlated"
+    only for pairs), then :func:`_labelled`, with the label dropped unless ``labelled``."""
+    strategy = _labelled(
+        _as_strategy(rows, "rows"),
+        _as_strategy(columns, "columns"),
+        _checked_dtypes(dtypes),
+        _checked_structures(structures, STRUCTURES if pair else MATRIX_STRUCTURES),
+        pair,
+    )
+    return strategy if labelled else strategy.map(lambda labelled_example: labelled_example[1])
 
 
 def matrices(
@@ -254,38 +300,7 @@ def matrices(
     ...
     ValueError: structures must be a non-empty choice of ('gaussian', ...), got ('correlated',)
     """
-    strategy = _labelled_matrix(
-        _as_strategy(rows, "rows"),
-        _as_strategy(columns, "columns"),
-        _checked_dtypes(dtypes),
-        _checked_structures(structures, MATRIX_STRUCTURES),
-    )
-    return strategy if labelled else strategy.map(lambda labelled_matrix: labelled_matrix[1])
-
-
-@st.composite
-def _labelled_pair(
-    draw: st.DrawFn,
-    rows: st.SearchStrategy[int],
-    columns: st.SearchStrategy[int],
-    dtypes: tuple[np.dtype, ...],
-    structures: tuple[str, ...],
-) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
-    structure = draw(st.sampled_from(structures))
-    dtype = draw(st.sampled_from(dtypes))
-    n, a, b = draw(rows), draw(columns), draw(columns)
-    if structure == "correlated":
-        A = _gaussian(draw, (n, a))
-        rng = _rng(draw)
-        noise = draw(st.sampled_from((0.0, 2.0**-10, 1.0)))
-        B = A @ rng.normal(size=(a, b)) + noise * rng.normal(size=(n, b))
-        A, B = A.astype(dtype), B.astype(dtype)
-        assert np.isfinite(B).all() and np.abs(B).max() <= ELEMENT_BOUND[dtype]
-        return structure, (A, B)
-    return structure, (
-        _structured(draw, structure, (n, a), dtype),
-        _structured(draw, structure, (n, b), dtype),
-    )
+    return _checked_labelled(rows, columns, dtypes, structures, pair=False, labelled=labelled)
 
 
 def matrix_pairs(
@@ -307,13 +322,7 @@ def matrix_pairs(
     ...
     ValueError: rows must be a positive int or a strategy of ints, got 0
     """
-    strategy = _labelled_pair(
-        _as_strategy(rows, "rows"),
-        _as_strategy(columns, "columns"),
-        _checked_dtypes(dtypes),
-        _checked_structures(structures, STRUCTURES),
-    )
-    return strategy if labelled else strategy.map(lambda labelled_pair: labelled_pair[1])
+    return _checked_labelled(rows, columns, dtypes, structures, pair=True, labelled=labelled)
 
 
 # --- lattice vectors -----------------------------------------------------------------------------
@@ -340,12 +349,12 @@ def _edge_values(dtype: np.dtype, limit: float) -> st.SearchStrategy[float]:
         st.sampled_from([tiny, -tiny, smallest_normal, -smallest_normal, 0.0, -0.0]),
         st.integers(-(2**10), 2**10).map(lambda k: k + 0.5),
         st.builds(near_half, st.integers(-(2**10), 2**10), st.sampled_from((-1, 1))),
-        st.floats(-1.0, 1.0, width=8 * np.dtype(dtype).itemsize),  # subnormals included
+        st.floats(-1.0, 1.0, width=_width(dtype)),  # subnormals included
     )
 
 
 def _random_vectors(d: int, dtype: np.dtype, limit: float) -> st.SearchStrategy[list[float]]:
-    width = 8 * np.dtype(dtype).itemsize
+    width = _width(dtype)
     scales = st.sampled_from([2.0**-10, 1.0, 16.0, 2.0**10, limit])  # exact in float32
     return scales.flatmap(
         lambda s: st.lists(
@@ -391,7 +400,7 @@ def _a2_ties(dtype: np.dtype) -> st.SearchStrategy[list[float]]:
     """A2 ties on the lines a ∈ ½Z (mirror images of each other in a coset's rectangle), and
     the nearest floats to cell corners (m + n/2 + ½, √3·(3n + 1)/6) (three points nearly
     equidistant)."""
-    bits = 8 * np.dtype(dtype).itemsize
+    bits = _width(dtype)
     on_line = st.tuples(
         st.integers(-(2**12), 2**12), st.floats(-1e3, 1e3, width=bits, allow_subnormal=False)
     ).map(lambda t: [t[0] / 2, t[1]])

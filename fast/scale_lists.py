@@ -33,8 +33,11 @@ move them except by a whole grid step, which a test would show.
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 import numpy as np
 
@@ -166,10 +169,87 @@ def tune_betas(
     return tuple(float(grid[i]) for i in indices)
 
 
-#: The (lattice, q) pairs and the k stored in :mod:`quantmm.fast.scale_table`.
+#: The stored table (:mod:`quantmm.fast.scale_table`): its (lattice, q) pairs and k, and the
+#: block count and seed of tune_betas.
 TABLE_LATTICES = ("Z", "A2", "D4", "E8")
 TABLE_Q = range(2, 33)
 TABLE_K = 4
+TABLE_BLOCKS = 1 << 14
+TABLE_SEED = 0
+
+#: The table's file, relative to the package quantmm.fast (package data in pyproject.toml).
+TABLE_FILE = "data/tuned_betas.json"
+TABLE_SCHEMA = "quantmm-tuned-betas/1"
+
+
+@dataclass(frozen=True)
+class ScaleTable:
+    """Lists ``betas[(lattice, q, k)] = tune_betas(lattice, q, k, rule, blocks, seed)``."""
+
+    rule: str
+    blocks: int
+    seed: int
+    betas: dict[tuple[str, int, int], tuple[float, ...]]
+
+
+def format_table(table: ScaleTable) -> str:
+    """The table file's text: a fixed header, then one entry per line in the dict's order, each
+    float as its ``float.hex()`` string (exact), ASCII, a final newline.
+
+    >>> print(format_table(ScaleTable("first_fit", 8, 0, {("Z", 2, 1): (0.75,)})))
+    {
+      "schema": "quantmm-tuned-betas/1",
+      "generator": "python -m quantmm.fast.scale_lists fast/data/tuned_betas.json",
+      "rule": "first_fit",
+      "blocks": 8,
+      "seed": 0,
+      "floats": "float.hex",
+      "entries": [
+        {"lattice": "Z", "q": 2, "k": 1, "betas": ["0x1.8000000000000p-1"]}
+      ]
+    }
+    <BLANKLINE>
+    """
+    header = {
+        "schema": TABLE_SCHEMA,
+        "generator": f"python -m quantmm.fast.scale_lists fast/{TABLE_FILE}",
+        "rule": table.rule,
+        "blocks": table.blocks,
+        "seed": table.seed,
+        "floats": "float.hex",
+    }
+    lines = ["{", *(f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in header.items())]
+    rows = [
+        json.dumps({"lattice": name, "q": q, "k": k, "betas": [beta.hex() for beta in betas]})
+        for (name, q, k), betas in table.betas.items()
+    ]
+    lines += ['  "entries": [', ",\n".join(f"    {row}" for row in rows), "  ]", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def parse_table(text: str, name: str = "<text>") -> ScaleTable:
+    """The table in ``text``, the inverse of :func:`format_table`. ``ValueError`` naming ``name``
+    if the schema is not ``quantmm-tuned-betas/1``, a float is not a canonical ``float.hex()``
+    string, or a key repeats."""
+    data = json.loads(text)
+    if data.get("schema") != TABLE_SCHEMA or data.get("floats") != "float.hex":
+        raise ValueError(f"{name}: schema must be {TABLE_SCHEMA!r} with floats 'float.hex'")
+    betas: dict[tuple[str, int, int], tuple[float, ...]] = {}
+    for entry in data["entries"]:
+        key = (str(entry["lattice"]), int(entry["q"]), int(entry["k"]))
+        values = tuple(float.fromhex(word) for word in entry["betas"])
+        if [value.hex() for value in values] != entry["betas"]:
+            raise ValueError(f"{name}: {key}: betas must be canonical float.hex() strings")
+        if key in betas:
+            raise ValueError(f"{name}: {key} appears twice")
+        betas[key] = values
+    return ScaleTable(str(data["rule"]), int(data["blocks"]), int(data["seed"]), betas)
+
+
+def load_table() -> ScaleTable:
+    """The table installed with the package (``fast/data/tuned_betas.json``)."""
+    source = resources.files("quantmm.fast").joinpath(TABLE_FILE)
+    return parse_table(source.read_text(encoding="ascii"), str(source))
 
 
 def default_betas(lattice: str, q: int, k: int, rule: str = "first_fit") -> tuple[float, ...]:
@@ -186,23 +266,16 @@ def default_betas(lattice: str, q: int, k: int, rule: str = "first_fit") -> tupl
 
 
 def write_table(path: str) -> None:
-    """Regenerate :mod:`quantmm.fast.scale_table` (``python -m quantmm.fast.scale_lists PATH``)."""
-    lines = [
-        '"""Tuned scale lists (``python -m quantmm.fast.scale_lists fast/scale_table.py``).',
-        "",
-        "Each entry is tune_betas(lattice, q, k) with its defaults (blocks = 2^14, seed = 0); see",
-        ":mod:`quantmm.fast.scale_lists`. Do not edit by hand.",
-        '"""',
-        "",
-        "TUNED_BETAS: dict[tuple[str, int, int], tuple[float, ...]] = {",
-    ]
-    for name in TABLE_LATTICES:
-        for q in TABLE_Q:
-            betas = tune_betas(name, q, TABLE_K)
-            lines.append(f"    ({name!r}, {q}, {TABLE_K}): ({', '.join(repr(b) for b in betas)}),")
-    lines.append("}")
-    with open(path, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
+    """Regenerate the stored table (``python -m quantmm.fast.scale_lists PATH``, PATH normally
+    ``fast/data/tuned_betas.json``): TABLE_LATTICES × TABLE_Q in that order, k = TABLE_K."""
+    betas = {
+        (name, q, TABLE_K): tune_betas(name, q, TABLE_K, blocks=TABLE_BLOCKS, seed=TABLE_SEED)
+        for name in TABLE_LATTICES
+        for q in TABLE_Q
+    }
+    text = format_table(ScaleTable("first_fit", TABLE_BLOCKS, TABLE_SEED, betas))
+    with open(path, "w", encoding="ascii", newline="\n") as handle:
+        handle.write(text)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,8 @@ def scalar_error(
     rho_exact, level_count, k_exact = _validated(design, rho, levels, k)
     codebook = design_codebook(design, rho_exact, level_count, digits=digits, k=k_exact)
     # Exact zeros of E[D]: at ρ = 0 every (symmetric) design has E[D] = −E[Q(X)]·E[Q(Y)] = 0; at
-    # |ρ| = 1 the even-K matmul-Lloyd design satisfies a_i² = E[X² | S_i] (scalar_designs), so
-    # E[D] = ρ·(1 − Σ a_i²·P(S_i)) = 0.
+    # |ρ| = 1 the even-K matmul-Lloyd design satisfies a_i² = E[X² | S_i]
+    # (scalar_design_matmul_lloyd), so E[D] = ρ·(1 − Σ a_i²·P(S_i)) = 0.
     mean_is_zero = rho_exact == 0 or (
         design == "matmul_lloyd" and abs(rho_exact) == 1 and level_count % 2 == 0
     )

@@ -27,13 +27,11 @@ from quantmm.reference.product_moments import (
     product_error_moments,
 )
 from quantmm.reference.scalar_codebook import ScalarCodebook
-from quantmm.reference.scalar_designs import (
-    DESIGNS,
+from quantmm.reference.scalar_design_matmul_lloyd import (
     _alternating_pair_float,
     _matmul_lloyd_history,
-    design_codebook,
-    lloyd_max_distortion,
 )
+from quantmm.reference.scalar_designs import DESIGNS, design_codebook, lloyd_max_distortion
 
 TIGHT = mpmath.mpf(10) ** -27  # slack for values certified to 30 digits
 

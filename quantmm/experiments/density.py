@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from .trials import ExperimentResult, check_options, check_seed, check_size, write_csv
+from .runner import Experiment, ExperimentRun, Rows
+from .trials import ExperimentResult
 
 __all__ = ["DEFAULT_RHOS", "GRID_LIMIT", "SIZE_PRESETS", "codebook_points", "density_grid", "run"]
 
@@ -77,6 +78,11 @@ def _validated_levels(levels: object) -> int:
     if int(levels) < 1:
         raise ValueError(f"levels must be an integer >= 1, got {levels!r}")
     return int(levels)
+
+
+def _parameters(rhos: object, levels: object) -> dict[str, Any]:
+    """The plot's own parameters, validated (``rhos`` first, then ``levels``)."""
+    return {"rhos": _validated_rhos(rhos), "levels": _validated_levels(levels)}
 
 
 def density_grid(rhos: Sequence[float], step: float) -> list[dict[str, float]]:
@@ -135,10 +141,14 @@ def _point(rho: float, kind: str, index: int, u: float, density: float) -> dict[
     return {"rho": rho, "kind": kind, "index": index, "u": u, "density": density}
 
 
-def _plot(grid, points, rhos, path: Path) -> list[Path]:
-    from .figures import new_figure, save_figure
+def _tables(run: ExperimentRun) -> list[Rows]:
+    """The grid (at the size's step) and the peaks and codebook points of every ρ."""
+    rhos = run.parameters["rhos"]
+    return [density_grid(rhos, run.preset["step"]), _point_rows(rhos, run.parameters["levels"])]
 
-    figure, axes = new_figure(8.0, 5.0)
+
+def _draw(axes: Any, run: ExperimentRun, grid: Rows, points: Rows) -> None:
+    rhos = run.parameters["rhos"]
     u = [row["u"] for row in grid]
     for number, rho in enumerate(rhos):
         color = f"C{number % 10}"
@@ -158,10 +168,10 @@ def _plot(grid, points, rhos, path: Path) -> list[Path]:
     axes.set_title("Optimal point density: unimodal for |ρ| ≤ 1/√3, bimodal beyond")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=7)
-    return save_figure(figure, path, ("png",))
 
 
-def _report(points, rhos, levels: int, step: float) -> str:
+def _report(run: ExperimentRun, grid: Rows, points: Rows) -> str:
+    rhos, levels, step = run.parameters["rhos"], run.parameters["levels"], run.preset["step"]
     lines = [
         f"density: λ*(u) for {len(rhos)} values of ρ on |u| ≤ {GRID_LIMIT:g}, step {step:g}; "
         f"opt codebook K = {levels}",
@@ -176,6 +186,18 @@ def _report(points, rhos, levels: int, step: float) -> str:
             f"{book[-1]['u']:16.6f}"
         )
     return "\n".join(lines)
+
+
+EXPERIMENT = Experiment(
+    NAME,
+    SIZE_PRESETS,
+    _tables,
+    _draw,
+    _report,
+    suffixes=("", "-points"),
+    figure_size=(8.0, 5.0),
+    parameters=_parameters,
+)
 
 
 def run(
@@ -200,17 +222,4 @@ def run(
     ...
     ValueError: rhos must hold finite numbers in [-1, 1], got 1.5
     """
-    size = check_size(size)
-    check_seed(seed)
-    output_dir = check_options(device, scheduler, output_dir)
-    rhos = _validated_rhos(rhos)
-    levels = _validated_levels(levels)
-    step = SIZE_PRESETS[size]["step"]
-    grid = density_grid(rhos, step)
-    points = _point_rows(rhos, levels)
-    files = [
-        write_csv(output_dir / f"{NAME}.csv", grid),
-        write_csv(output_dir / f"{NAME}-points.csv", points),
-    ]
-    files += _plot(grid, points, rhos, output_dir / f"{NAME}.png")
-    return ExperimentResult(NAME, tuple(grid), tuple(files), _report(points, rhos, levels, step))
+    return EXPERIMENT.run(**locals())

@@ -46,17 +46,8 @@ import numpy as np
 
 from quantmm.protocol import bits_per_entry
 
-from .runner import Stage, run_sweep
-from .trials import (
-    ExperimentResult,
-    Summary,
-    check_options,
-    check_seed,
-    check_size,
-    summarize,
-    trial_rng,
-    write_csv,
-)
+from .runner import Experiment, ExperimentRun, Rows, Stage
+from .trials import ExperimentResult, Summary, summarize, trial_rng
 
 __all__ = [
     "NESTQUANT_Q",
@@ -294,10 +285,15 @@ def _flag_best(rows: list[dict[str, Any]]) -> None:
         min(members, key=lambda row: row["gap_db"])["best"] = 1
 
 
-def _plot(rows: Sequence[Mapping[str, Any]], path: Path) -> list[Path]:
-    from .figures import new_figure, save_figure
+def _tables(run: ExperimentRun) -> list[Rows]:
+    """The sweep's rows, one per configuration, the best of each nominal rate flagged."""
+    stages = [Stage("trials", matmul_trial, run.preset["trials"])]
+    rows = run.sweep(_configurations(run.preset), stages, summary_row)
+    _flag_best(rows)
+    return [rows]
 
-    figure, axes = new_figure()
+
+def _draw(axes: Any, run: ExperimentRun, rows: Sequence[Mapping[str, Any]]) -> None:
     colors = {"E8": "tab:blue", "D4": "tab:orange", "Z": "tab:green"}
     markers = ["o", "s", "^", "D", "v", "P"]
     scales = sorted({row["scales"] for row in rows})
@@ -338,10 +334,10 @@ def _plot(rows: Sequence[Mapping[str, Any]], path: Path) -> list[Path]:
     axes.set_title("Nested-lattice matmul quantization: gap to the distortion-rate function")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=7, ncol=3)
-    return save_figure(figure, path, ("png",))
 
 
-def _report(rows: Sequence[Mapping[str, Any]], preset: Mapping[str, Any], seed: int) -> str:
+def _report(run: ExperimentRun, rows: Sequence[Mapping[str, Any]]) -> str:
+    preset, seed = run.preset, run.seed
     lines = [
         f"lattice-gap: gap to Γ(measured rate), 95 % CI; n={preset['n']}, "
         f"a=b={preset['columns']}, {preset['trials']} trials, seed {seed}; * = best of its rate",
@@ -359,6 +355,9 @@ def _report(rows: Sequence[Mapping[str, Any]], preset: Mapping[str, Any], seed: 
                 f"[{row['gap_db_low']:5.2f}, {row['gap_db_high']:5.2f}]{mark}"
             )
     return "\n".join(lines)
+
+
+EXPERIMENT = Experiment(NAME, SIZE_PRESETS, _tables, _draw, _report)
 
 
 def run(
@@ -382,25 +381,4 @@ def run(
     ...
     ValueError: size must be one of tiny, quick, full, got 'huge'
     """
-    size = check_size(size)
-    seed = check_seed(seed)
-    output_dir = check_options(device, scheduler, output_dir)
-    preset = SIZE_PRESETS[size]
-    configs = _configurations(preset)
-    (results,) = run_sweep(
-        NAME,
-        configs,
-        [Stage("trials", matmul_trial, preset["trials"])],
-        identity={"size": size, "preset": preset},
-        seed=seed,
-        device=device,
-        scheduler=scheduler,
-        progress=progress,
-        output_dir=output_dir,
-        resume=resume,
-    )
-    rows = [summary_row(config, trials) for config, trials in zip(configs, results, strict=True)]
-    _flag_best(rows)
-    files = [write_csv(output_dir / f"{NAME}.csv", rows)]
-    files += _plot(rows, output_dir / f"{NAME}.png")
-    return ExperimentResult(NAME, tuple(rows), tuple(files), _report(rows, preset, seed))
+    return EXPERIMENT.run(**locals())

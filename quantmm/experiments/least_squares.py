@@ -50,16 +50,8 @@ from typing import Any
 
 import numpy as np
 
-from .runner import Stage, run_sweep
-from .trials import (
-    ExperimentResult,
-    check_options,
-    check_seed,
-    check_size,
-    summarize,
-    trial_rng,
-    write_csv,
-)
+from .runner import Experiment, ExperimentRun, Rows, Stage
+from .trials import ExperimentResult, summarize, trial_rng
 
 __all__ = [
     "SIZE_PRESETS",
@@ -239,8 +231,13 @@ _MEASURED = ("entry_mse", "solution_error", "residual_increase", "truth_error", 
 
 
 def _summary_row(
-    config: Mapping[str, Any], results: Sequence[Mapping[str, float]], exact: Mapping[str, float]
+    config: Mapping[str, Any],
+    reference: Sequence[Mapping[str, float]],
+    results: Sequence[Mapping[str, float]],
 ) -> dict[str, Any]:
+    """One design's row: its measured means and intervals, then its reference values (the one
+    result of the reference stage)."""
+    (exact,) = reference
     row: dict[str, Any] = {key: config[key] for key in ("design", "levels", "n", "d", "noise")}
     for name in _MEASURED:
         summary = summarize([r[name] for r in results])
@@ -257,10 +254,16 @@ def _summary_row(
     return row
 
 
-def _plot(rows: Sequence[Mapping[str, Any]], path: Path) -> list[Path]:
-    from .figures import new_figure, save_figure
+def _tables(run: ExperimentRun) -> list[Rows]:
+    """One row per design: the reference values first (on the host), then the trials."""
+    stages = [
+        Stage("reference", _reference_task, 1, "cpu"),
+        Stage("trials", least_squares_trial, run.preset["trials"]),
+    ]
+    return [run.sweep(_configurations(run.preset), stages, _summary_row)]
 
-    figure, axes = new_figure(8.0, 4.5)
+
+def _draw(axes: Any, run: ExperimentRun, rows: Sequence[Mapping[str, Any]]) -> None:
     x = np.arange(len(rows))
     width = 0.4
     for offset, name, label in (
@@ -280,10 +283,10 @@ def _plot(rows: Sequence[Mapping[str, Any]], path: Path) -> list[Path]:
     axes.set_yscale("log")
     axes.grid(True, axis="y", alpha=0.3)
     axes.legend(fontsize=8)
-    return save_figure(figure, path, ("png",))
 
 
-def _report(rows: Sequence[Mapping[str, Any]], preset: Mapping[str, Any], seed: int) -> str:
+def _report(run: ExperimentRun, rows: Sequence[Mapping[str, Any]]) -> str:
+    preset, seed = run.preset, run.seed
     lines = [
         f"least-squares: A {preset['n']}x{preset['d']} quantized with K={preset['levels']}, "
         f"noise {preset['noise']:g}, {preset['trials']} trials, seed {seed}; mean [95% CI]",
@@ -307,6 +310,9 @@ def _report(rows: Sequence[Mapping[str, Any]], preset: Mapping[str, Any], seed: 
     return "\n".join(lines)
 
 
+EXPERIMENT = Experiment(NAME, SIZE_PRESETS, _tables, _draw, _report, figure_size=(8.0, 4.5))
+
+
 def run(
     *,
     size: str = "quick",
@@ -328,30 +334,4 @@ def run(
     ...
     ValueError: seed must be a non-negative integer, got -1
     """
-    size = check_size(size)
-    seed = check_seed(seed)
-    output_dir = check_options(device, scheduler, output_dir)
-    preset = SIZE_PRESETS[size]
-    configs = _configurations(preset)
-    exact, results = run_sweep(
-        NAME,
-        configs,
-        [
-            Stage("reference", _reference_task, 1, "cpu"),
-            Stage("trials", least_squares_trial, preset["trials"]),
-        ],
-        identity={"size": size, "preset": preset},
-        seed=seed,
-        device=device,
-        scheduler=scheduler,
-        progress=progress,
-        output_dir=output_dir,
-        resume=resume,
-    )
-    rows = [
-        _summary_row(config, trials, reference)
-        for config, trials, (reference,) in zip(configs, results, exact, strict=True)
-    ]
-    files = [write_csv(output_dir / f"{NAME}.csv", rows)]
-    files += _plot(rows, output_dir / f"{NAME}.png")
-    return ExperimentResult(NAME, tuple(rows), tuple(files), _report(rows, preset, seed))
+    return EXPERIMENT.run(**locals())

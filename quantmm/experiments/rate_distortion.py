@@ -41,15 +41,8 @@ from typing import Any
 import numpy as np
 
 from .lattice_gap import gap_db, matmul_trial, reference_gamma, scale_list
-from .runner import Stage, run_sweep
-from .trials import (
-    ExperimentResult,
-    check_options,
-    check_seed,
-    check_size,
-    summarize,
-    write_csv,
-)
+from .runner import Experiment, ExperimentRun, Rows, Stage
+from .trials import ExperimentResult, summarize
 
 __all__ = ["CURVE_STEP", "SIZE_PRESETS", "curve_rows", "run"]
 
@@ -176,14 +169,23 @@ def _point_row(config: Mapping[str, Any], results: Sequence[Mapping[str, float]]
     }
 
 
-def _plot(points: Sequence[Mapping[str, Any]], curve: Sequence[Mapping[str, float]], path: Path):
+def _tables(run: ExperimentRun) -> list[Rows]:
+    """The measured points (one per configuration) and the curves up to the preset's rate."""
+    stages = [Stage("trials", matmul_trial, run.preset["trials"])]
+    points = run.sweep(_configurations(run.preset), stages, _point_row)
+    return [points, curve_rows(run.preset["max_rate"])]
+
+
+def _draw(
+    axes: Any,
+    run: ExperimentRun,
+    points: Sequence[Mapping[str, Any]],
+    curve: Sequence[Mapping[str, float]],
+) -> None:
     from quantmm.fast.functions import gamma
     from quantmm.reference import critical_rate
 
-    from .figures import new_figure, save_figure
-
     critical = float(critical_rate(digits=17))
-    figure, axes = new_figure(8.0, 5.5)
     rates = [row["rate"] for row in curve]
     axes.plot(rates, [row["gamma"] for row in curve], color="black", lw=2, label="Γ(R)")
     axes.plot(rates, [row["phi"] for row in curve], "k--", lw=1, label="φ(R)")
@@ -221,10 +223,11 @@ def _plot(points: Sequence[Mapping[str, Any]], curve: Sequence[Mapping[str, floa
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=7, ncol=2)
 
-    return save_figure(figure, path, ("png", "svg"))
 
-
-def _report(points: Sequence[Mapping[str, Any]], preset: Mapping[str, Any], seed: int) -> str:
+def _report(
+    run: ExperimentRun, points: Sequence[Mapping[str, Any]], curve: Sequence[Mapping[str, float]]
+) -> str:
+    preset, seed = run.preset, run.seed
     lines = [
         f"rate-distortion: n={preset['n']}, a=b={preset['columns']}, {preset['trials']} trials, "
         f"seed {seed}; gap = 10·log10(D/Γ(measured R)) in dB",
@@ -239,6 +242,18 @@ def _report(points: Sequence[Mapping[str, Any]], preset: Mapping[str, Any], seed
 
 def _all_rates(points: Sequence[Mapping[str, Any]]) -> list[float]:
     return sorted({row["nominal_rate"] for row in points})
+
+
+EXPERIMENT = Experiment(
+    NAME,
+    SIZE_PRESETS,
+    _tables,
+    _draw,
+    _report,
+    suffixes=("", "-curve"),
+    figure_size=(8.0, 5.5),
+    formats=("png", "svg"),
+)
 
 
 def run(
@@ -263,28 +278,4 @@ def run(
     ...
     ValueError: device must be 'cpu' or 'gpu', got 'tpu'
     """
-    size = check_size(size)
-    seed = check_seed(seed)
-    output_dir = check_options(device, scheduler, output_dir)
-    preset = SIZE_PRESETS[size]
-    configs = _configurations(preset)
-    (results,) = run_sweep(
-        NAME,
-        configs,
-        [Stage("trials", matmul_trial, preset["trials"])],
-        identity={"size": size, "preset": preset},
-        seed=seed,
-        device=device,
-        scheduler=scheduler,
-        progress=progress,
-        output_dir=output_dir,
-        resume=resume,
-    )
-    points = [_point_row(config, trials) for config, trials in zip(configs, results, strict=True)]
-    curve = curve_rows(preset["max_rate"])
-    files = [
-        write_csv(output_dir / f"{NAME}.csv", points),
-        write_csv(output_dir / f"{NAME}-curve.csv", curve),
-    ]
-    files += _plot(points, curve, output_dir / NAME)
-    return ExperimentResult(NAME, tuple(points), tuple(files), _report(points, preset, seed))
+    return EXPERIMENT.run(**locals())

@@ -32,13 +32,38 @@ re-raised as :class:`SweepInterrupted`, which says how many parts were kept and 
 2
 >>> run_sweep("demo", [{"index": 0}, {"index": 1}], stages, resume=True, **options) == first
 True
+
+Every experiment module (``quantmm experiment NAME``, ``quantmm plot NAME``) is an
+:class:`Experiment`: what is its own (its size presets, the tables it computes, its figure and
+its report), while :meth:`Experiment.run` does the rest once for all of them: it validates the
+options every experiment takes (:func:`~quantmm.experiments.trials.check_size`,
+:func:`~quantmm.experiments.trials.check_seed`,
+:func:`~quantmm.experiments.trials.check_options`, then the experiment's own parameters),
+hands the experiment an :class:`ExperimentRun` (whose :meth:`~ExperimentRun.sweep` runs stages
+through :func:`run_sweep` with the run's seed, device, scheduler, progress, output folder and
+``resume``, keyed by the size and its preset), writes each table as ``NAME[-suffix].csv``
+(:func:`~quantmm.experiments.trials.write_csv`), draws and saves the figure
+(:mod:`~quantmm.experiments.figures`) and returns the
+:class:`~quantmm.experiments.trials.ExperimentResult` with the report.
+
+>>> def tables(run):
+...     return [run.sweep([{"index": 0}, {"index": 1}], stages, lambda config, results: {
+...         "index": config["index"], "x": sum(result["x"] for result in results)})]
+>>> demo = Experiment("demo", {"tiny": {}}, tables, lambda axes, run, rows: None,
+...                   lambda run, rows: f"demo: {len(rows)} rows, seed {run.seed}")
+>>> result = demo.run(size="tiny", seed=0, device="cpu", scheduler=None, output_dir=folder,
+...                   progress=False, resume=True)
+>>> result.rows, [path.name for path in result.files]
+(({'index': 0, 'x': 1.0}, {'index': 1, 'x': 21.0}), ['demo.csv', 'demo.png'])
+>>> result.report
+'demo: 2 rows, seed 0'
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,9 +72,27 @@ import numpy as np
 
 from quantmm.atomic import atomic_write_text
 
-from .trials import TrialFunction, run_configurations
+from .figures import new_figure, save_figure
+from .trials import (
+    ExperimentResult,
+    TrialFunction,
+    check_options,
+    check_seed,
+    check_size,
+    run_configurations,
+    write_csv,
+)
 
-__all__ = ["PART_FORMAT", "Stage", "SweepInterrupted", "parts_directory", "run_sweep"]
+__all__ = [
+    "PART_FORMAT",
+    "Experiment",
+    "ExperimentRun",
+    "Rows",
+    "Stage",
+    "SweepInterrupted",
+    "parts_directory",
+    "run_sweep",
+]
 
 #: The layout of a part file; part of every key, so a change of layout recomputes.
 PART_FORMAT = "quantmm-experiment-part/1"
@@ -231,3 +274,120 @@ def run_sweep(
     except KeyboardInterrupt as interrupt:
         total = len(stages) * len(configs)
         raise SweepInterrupted(name, counter.kept, total, folder) from interrupt
+
+
+#: One CSV's rows: dicts with the same keys, in order (see
+#: :func:`~quantmm.experiments.trials.write_csv`).
+Rows = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """One run of an experiment, as its own functions see it: the validated options, the preset
+    of its size and its own validated parameters (``{}`` for most; density: ``rhos``,
+    ``levels``)."""
+
+    name: str
+    size: str
+    seed: int
+    device: str
+    scheduler: str | None
+    output_dir: Path
+    progress: bool
+    resume: bool
+    preset: Mapping[str, Any]
+    parameters: Mapping[str, Any]
+
+    def sweep(
+        self,
+        configs: Sequence[Mapping[str, Any]],
+        stages: Sequence[Stage],
+        row: Callable[..., dict[str, Any]],
+    ) -> Rows:
+        """Run ``stages`` over ``configs`` with :func:`run_sweep` (this run's seed, device,
+        scheduler, progress, output folder and ``resume``; the size and its preset in every key)
+        and return one row per configuration: ``row(config, results of stage 1, results of
+        stage 2, …)``, each a list of that stage's trial results. Raises
+        :class:`SweepInterrupted` on an interrupt."""
+        results = run_sweep(
+            self.name,
+            configs,
+            stages,
+            identity={"size": self.size, "preset": self.preset},
+            seed=self.seed,
+            device=self.device,
+            scheduler=self.scheduler,
+            progress=self.progress,
+            output_dir=self.output_dir,
+            resume=self.resume,
+        )
+        return [row(config, *outcome) for config, *outcome in zip(configs, *results, strict=True)]
+
+
+def _no_parameters() -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """What is an experiment's own; :meth:`run` does the rest (module docstring).
+
+    ``presets``: the plain parameters of each size. ``tables(run)``: the rows of each CSV (the
+    first is ``NAME.csv`` and the result's rows; ``suffixes`` names the files, ``NAME`` +
+    suffix + ``.csv``). ``draw(axes, run, *tables)``: the figure, on axes of ``figure_size``
+    inches, saved as ``NAME.<format>`` for each of ``formats``. ``report(run, *tables)``: the
+    text ``quantmm`` prints. ``parameters(**given)``: the experiment's own keyword parameters,
+    validated (ValueError), checked after the common options."""
+
+    name: str
+    presets: Mapping[str, Mapping[str, Any]]
+    tables: Callable[[ExperimentRun], Sequence[Rows]]
+    draw: Callable[..., None]
+    report: Callable[..., str]
+    suffixes: tuple[str, ...] = ("",)
+    figure_size: tuple[float, float] = (7.0, 4.5)
+    formats: tuple[str, ...] = ("png",)
+    parameters: Callable[..., dict[str, Any]] = _no_parameters
+
+    def run(
+        self,
+        *,
+        size: str,
+        seed: int,
+        device: str,
+        scheduler: str | None,
+        output_dir: Path,
+        progress: bool,
+        resume: bool,
+        **parameters: Any,
+    ) -> ExperimentResult:
+        """Validate the options (ValueError, before any work or file), compute the tables,
+        write them as CSV, draw and save the figure, and return the rows, the files and the
+        report. Each experiment module's ``run`` hands over its own arguments
+        (``**locals()``), so its signature and defaults stay in that module."""
+        size = check_size(size)
+        seed = check_seed(seed)
+        output_dir = check_options(device, scheduler, output_dir)
+        own = self.parameters(**parameters)
+        run = ExperimentRun(
+            self.name,
+            size,
+            seed,
+            device,
+            scheduler,
+            output_dir,
+            progress,
+            resume,
+            self.presets[size],
+            own,
+        )
+        tables = self.tables(run)
+        files = [
+            write_csv(output_dir / f"{self.name}{suffix}.csv", rows)
+            for suffix, rows in zip(self.suffixes, tables, strict=True)
+        ]
+        figure, axes = new_figure(*self.figure_size)
+        self.draw(axes, run, *tables)
+        files += save_figure(figure, output_dir / self.name, self.formats)
+        report = self.report(run, *tables)
+        return ExperimentResult(self.name, tuple(tables[0]), tuple(files), report)

@@ -60,16 +60,8 @@ from typing import Any
 
 import numpy as np
 
-from .runner import Stage, run_sweep
-from .trials import (
-    ExperimentResult,
-    check_options,
-    check_seed,
-    check_size,
-    summarize,
-    trial_rng,
-    write_csv,
-)
+from .runner import Experiment, ExperimentRun, Rows, Stage
+from .trials import ExperimentResult, summarize, trial_rng
 
 __all__ = [
     "SIZE_PRESETS",
@@ -295,8 +287,13 @@ def _configurations(preset: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _summary_row(
-    config: Mapping[str, Any], results: Sequence[Mapping[str, float]], exact: Mapping[str, float]
+    config: Mapping[str, Any],
+    reference: Sequence[Mapping[str, float]],
+    results: Sequence[Mapping[str, float]],
 ) -> dict[str, Any]:
+    """One (design, ρ) row: the measured means and intervals, then the reference values (the
+    one result of the reference stage, :func:`exact_row`)."""
+    (exact,) = reference
     relative = summarize([r["relative_error"] for r in results])
     mse = summarize([r["mse"] for r in results])
     return {
@@ -319,14 +316,20 @@ def _summary_row(
     }
 
 
+def _tables(run: ExperimentRun) -> list[Rows]:
+    """One row per (design, ρ): the reference values first (on the host), then the trials."""
+    stages = [
+        Stage("reference", _reference_task, 1, "cpu"),
+        Stage("trials", scalar_matmul_trial, run.preset["trials"]),
+    ]
+    return [run.sweep(_configurations(run.preset), stages, _summary_row)]
+
+
 def _find(rows: Sequence[Mapping[str, Any]], design: str, rho: float) -> Mapping[str, Any]:
     return next(row for row in rows if row["rho"] == rho and row["design"] == design)
 
 
-def _plot(rows: Sequence[Mapping[str, Any]], path: Path) -> list[Path]:
-    from .figures import new_figure, save_figure
-
-    figure, axes = new_figure(8.0, 4.5)
+def _draw(axes: Any, run: ExperimentRun, rows: Sequence[Mapping[str, Any]]) -> None:
     rhos = list(dict.fromkeys(row["rho"] for row in rows))
     designs = list(dict.fromkeys(row["design"] for row in rows))
     width = 0.8 / len(designs)
@@ -356,10 +359,10 @@ def _plot(rows: Sequence[Mapping[str, Any]], path: Path) -> list[Path]:
     )
     axes.grid(True, axis="y", alpha=0.3)
     axes.legend(fontsize=7, ncol=3)
-    return save_figure(figure, path, ("png",))
 
 
-def _report(rows: Sequence[Mapping[str, Any]], preset: Mapping[str, Any], seed: int) -> str:
+def _report(run: ExperimentRun, rows: Sequence[Mapping[str, Any]]) -> str:
+    preset, seed = run.preset, run.seed
     lines = [
         f"scalar-matmul: A {preset['m']}x{preset['k']}, B {preset['k']}x{preset['n']}, "
         f"K={preset['levels']}, {preset['trials']} trials, seed {seed}; mean [95% CI]",
@@ -375,6 +378,9 @@ def _report(rows: Sequence[Mapping[str, Any]], preset: Mapping[str, Any], seed: 
             f"{row['exact_mse']:9.4g}"
         )
     return "\n".join(lines)
+
+
+EXPERIMENT = Experiment(NAME, SIZE_PRESETS, _tables, _draw, _report, figure_size=(8.0, 4.5))
 
 
 def run(
@@ -399,30 +405,4 @@ def run(
     ...
     ValueError: device must be 'cpu' or 'gpu', got 'tpu'
     """
-    size = check_size(size)
-    seed = check_seed(seed)
-    output_dir = check_options(device, scheduler, output_dir)
-    preset = SIZE_PRESETS[size]
-    configs = _configurations(preset)
-    exact, results = run_sweep(
-        NAME,
-        configs,
-        [
-            Stage("reference", _reference_task, 1, "cpu"),
-            Stage("trials", scalar_matmul_trial, preset["trials"]),
-        ],
-        identity={"size": size, "preset": preset},
-        seed=seed,
-        device=device,
-        scheduler=scheduler,
-        progress=progress,
-        output_dir=output_dir,
-        resume=resume,
-    )
-    rows = [
-        _summary_row(config, trials, reference)
-        for config, trials, (reference,) in zip(configs, results, exact, strict=True)
-    ]
-    files = [write_csv(output_dir / f"{NAME}.csv", rows)]
-    files += _plot(rows, output_dir / f"{NAME}.png")
-    return ExperimentResult(NAME, tuple(rows), tuple(files), _report(rows, preset, seed))
+    return EXPERIMENT.run(**locals())
