@@ -32,6 +32,7 @@ from typing import Any
 __all__ = [
     "ARRAY_LIBRARIES",
     "check_array_library",
+    "check_known_library",
     "resolve",
     "to_library",
     "to_numpy",
@@ -41,8 +42,11 @@ __all__ = [
 #: The libraries a kernel's inputs can come in.
 ARRAY_LIBRARIES = ("numpy", "torch", "jax", "cupy")
 
-#: The module that holds each library's arrays.
-_MODULES = {"numpy": "numpy", "torch": "torch", "jax": "jax", "cupy": "cupy"}
+
+def check_known_library(library: Any, argument: str, error: type[ValueError] = ValueError) -> None:
+    """``error`` naming ``argument`` unless ``library`` is one of :data:`ARRAY_LIBRARIES`."""
+    if library not in ARRAY_LIBRARIES:
+        raise error(f"{argument} must be one of {', '.join(ARRAY_LIBRARIES)}, got {library!r}")
 
 
 def check_array_library(library: Any, device: str, *, argument: str = "array") -> None:
@@ -50,8 +54,7 @@ def check_array_library(library: Any, device: str, *, argument: str = "array") -
     None: as the kernel declares) and can run on ``device`` (CuPy needs the GPU)."""
     if library is None:
         return
-    if library not in ARRAY_LIBRARIES:
-        raise ValueError(f"{argument} must be one of {', '.join(ARRAY_LIBRARIES)}, got {library!r}")
+    check_known_library(library, argument)
     if library == "cupy" and device != "gpu":
         raise ValueError(f"{argument} 'cupy' needs device 'gpu' (CuPy arrays live on the GPU)")
 
@@ -60,11 +63,8 @@ def resolve(requested: str | None, declared: Any) -> str:
     """The library the kernel is handed: the one the run asked for, else the one the kernel
     declares (its ``array_library``), else NumPy. A declaration that is not a known library, or
     one that contradicts the request, is a ValueError."""
-    if declared is not None and declared not in ARRAY_LIBRARIES:
-        raise ValueError(
-            f"the kernel's array_library must be one of {', '.join(ARRAY_LIBRARIES)}, "
-            f"got {declared!r}"
-        )
+    if declared is not None:
+        check_known_library(declared, "the kernel's array_library")
     if requested is not None and declared is not None and requested != declared:
         raise ValueError(
             f"the kernel declares array_library = {declared!r}, but the run asked for "
@@ -77,7 +77,7 @@ def version(library: str) -> str:
     """The version of ``library`` as this process imports it."""
     import importlib
 
-    return str(importlib.import_module(_MODULES[library]).__version__)
+    return str(importlib.import_module(library).__version__)
 
 
 def _same_layout_copy(matrix: Any) -> Any:

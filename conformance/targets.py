@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .arrays import ARRAY_LIBRARIES
+from .arrays import check_known_library
 
 __all__ = [
     "KernelCallError",
@@ -81,8 +81,8 @@ class KernelTarget:
 def _validated(
     target: str, arguments: dict[str, Any] | None, array: str | None = None
 ) -> tuple[str, dict[str, Any]]:
-    if array is not None and array not in ARRAY_LIBRARIES:
-        raise TargetError(f"array must be one of {', '.join(ARRAY_LIBRARIES)}, got {array!r}")
+    if array is not None:
+        check_known_library(array, "array", TargetError)
     module, separator, attribute = target.rpartition(":")
     if not separator or not module or not attribute:
         raise TargetError(
