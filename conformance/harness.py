@@ -263,9 +263,8 @@ def _rerun(command: dict[str, Any] | None, profile: str, run_seed: int, device: 
         for option in ("array", "python")
         if command.get(option)
     )
-    return f"quantmm certify {where} --profile {profile} --seed {run_seed} --device {device}" + (
-        options
-    )
+    settings = f"--profile {profile} --seed {run_seed} --device {device}"
+    return f"quantmm certify {where} {settings}{options}"
 
 
 def _array_library(declarations: dict[str, Any]) -> str:
@@ -417,6 +416,8 @@ def certify(
         )
         return result
 
+    rerun = _rerun(command, profile, run_seed, device)
+
     def observed_for(target: KernelTarget, declarations: dict[str, Any], worker):
         library = _array_library(declarations)
         context = CheckContext(
@@ -425,7 +426,7 @@ def certify(
             dict(target.arguments),
             profile,
             run_seed,
-            _rerun(command, profile, run_seed, device),
+            rerun,
             target.array or (library if library != "numpy" else None),
             target.python,
         )
