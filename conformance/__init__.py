@@ -1,6 +1,6 @@
 """quantmm.conformance: certify any matrix-multiplication quantization kernel against the reference.
 
-The harness (issue #5) takes a kernel implementing :class:`quantmm.protocol.MatmulQuantizer`, or a
+The harness takes a kernel implementing :class:`quantmm.protocol.MatmulQuantizer`, or a
 factory ``f(seed=..., device=...)`` returning one, runs named checks against the certified mpmath
 reference and the converse (theory.md §1.2), and writes a JSON certificate:
 

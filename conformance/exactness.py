@@ -1,4 +1,4 @@
-"""Exactness of a closest-point decoder: the documented lattice point, bit for bit (issue #5).
+"""Exactness of a closest-point decoder: the documented lattice point, bit for bit.
 
 A decoder is a function ``decoder(x)`` taking a batch x of shape (N, d) (NumPy, or CuPy with
 ``device="gpu"``) and returning the closest lattice points in an array of the same shape, like

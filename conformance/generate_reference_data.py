@@ -1,4 +1,4 @@
-"""Write the stored reference values of the numerical-agreement check (issue #5, "How it measures").
+"""Write the stored reference values of the numerical-agreement check.
 
 Run ``python -m quantmm.conformance.generate_reference_data [--output PATH]`` (default: the
 package's ``data/reference_values.json``). The tests never run this; they verify the file's

@@ -1,4 +1,4 @@
-"""The harness: run every applicable check on every target and build the certificate (issue #5).
+"""The harness: run every applicable check on every target and build the certificate.
 
 :func:`certify` takes kernel targets (:class:`~quantmm.conformance.targets.KernelTarget`) and,
 optionally, lattice decoders and float64 functions, runs the checks that apply to each, reports

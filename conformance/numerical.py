@@ -222,7 +222,7 @@ def check_numerical_agreement(
     data: ReferenceData | None = None,
 ) -> CheckResult:
     """Hold ``implementation`` of ``function_name`` ("gamma", "phi" or "optimal_density")
-    against the mpmath reference in ulps (theory.md §1.1, §2.3; issue #5).
+    against the mpmath reference in ulps (theory.md §1.1, §2.3).
 
     Evaluates the stored reference rows (``data``, default :func:`load_reference_data`) and
     ~50 (``profile="quick"``) or ~2000 (``"full"``) hypothesis examples drawn under ``seed``;

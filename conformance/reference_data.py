@@ -1,4 +1,4 @@
-"""The stored reference values, loaded and verified (issue #5, "How it measures").
+"""The stored reference values, loaded and verified.
 
 ``data/reference_values.json`` (written by :mod:`quantmm.conformance.generate_reference_data`,
 schema ``quantmm-reference-data/1``) holds certified mpmath values of Γ, φ (theory.md §1.1) and

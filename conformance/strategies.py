@@ -20,7 +20,7 @@ with the same n (the protocol of theory.md §1: C ≈ AᵀB). Each is finite and
 Frobenius norms ||A||²_F and even products of two such norms stay far from overflow for up to
 2^40 entries (float32: 2^(2·32+40) = 2^104 < 2^128). Row counts are drawn from ``rows``
 (default 1…96, so most are not multiples of E8's block size 8). The structures
-(:data:`STRUCTURES`, the adversarial list of issue #5):
+(:data:`STRUCTURES`, the adversarial list):
 
 - ``gaussian``: iid N(0, σ²), σ = 2^k with k drawn in [−8, 8];
 - ``low_rank``: U·Vᵀ/√r with U (n×r), V (a×r) Gaussian and the rank r drawn in 1…3 (≤ a);
@@ -288,7 +288,7 @@ def matrices(
     *,
     labelled: bool = False,
 ) -> st.SearchStrategy[Any]:
-    """A strategy of finite, bounded n×a matrices with adversarial structure (issue #5).
+    """A strategy of finite, bounded n×a matrices with adversarial structure.
 
     ``rows`` and ``columns`` are ints or strategies of ints (≥ 1); ``dtypes`` a choice of float32
     and float64; ``structures`` a choice of :data:`MATRIX_STRUCTURES` (described in the module

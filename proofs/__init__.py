@@ -1,4 +1,4 @@
-"""quantmm.proofs: derivations and interval-arithmetic certificates for the reference (issue #6).
+"""quantmm.proofs: derivations and interval-arithmetic certificates for the reference.
 
 Each result the reference relies on has a derivation in Markdown (installed next to this module,
 e.g. ``critical_rate.md``) and a certificate that proves its numerical part with rigorous

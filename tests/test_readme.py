@@ -1,5 +1,6 @@
-"""Every example in README.md is real: console sessions are run through the installed console
-script, Python sessions through doctest."""
+"""Every example in README.md and the documentation pages (docs/*.md) is real: console sessions
+are run through the installed console script, Python sessions through doctest (one session per
+page)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 CONSOLE_SCRIPT = Path(sys.executable).parent / "quantmm"
 
 
-def _blocks(language: str) -> list[str]:
-    text = README.read_text(encoding="utf-8")
+def _blocks(language: str, pages: list[Path] = PAGES) -> list[str]:
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
 
 
@@ -60,15 +63,18 @@ def test_console_example_prints_what_the_readme_shows(command, expected):
     assert (result.stdout + result.stderr).rstrip("\n") == expected
 
 
-def test_python_examples_run_as_shown():
-    # The blocks form one session, as a reader would type them, so they share their names.
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_python_examples_run_as_shown(page):
+    # A page's blocks form one session, as a reader would type them, so they share their names.
     names: dict[str, object] = {}
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    for index, block in enumerate(_blocks("pycon")):
-        test = doctest.DocTestParser().get_doctest(block, names, f"README-pycon-{index}", None, 0)
+    for index, block in enumerate(_blocks("pycon", [page])):
+        test = doctest.DocTestParser().get_doctest(
+            block, names, f"{page.name}-pycon-{index}", None, 0
+        )
         runner.run(test, clear_globs=False)
         names = test.globs
-    assert runner.failures == 0, "a README Python example does not print what it shows"
+    assert runner.failures == 0, f"a Python example on {page.name} does not print what it shows"
 
 
 def test_the_minimal_kernel_in_the_readme_is_certified_as_it_says(tmp_path):
@@ -85,6 +91,7 @@ def test_the_minimal_kernel_in_the_readme_is_certified_as_it_says(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    shown = re.search(r"report ends with\s+`(converse: [^`]*)`", README.read_text(encoding="utf-8"))
+    certify_page = (ROOT / "docs" / "certify.md").read_text(encoding="utf-8")
+    shown = re.search(r"report ends with\s+`(converse: [^`]*)`", certify_page)
     assert shown is not None
     assert " ".join(shown.group(1).split()) in result.stdout

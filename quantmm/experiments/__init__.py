@@ -1,4 +1,4 @@
-"""quantmm.experiments: the papers' figures and tables, computed by quantmm (issue #7).
+"""quantmm.experiments: the papers' figures and tables, computed by quantmm.
 
 ``quantmm plot rate-distortion``, ``quantmm plot density`` and ``quantmm experiment
 scalar-matmul | least-squares | lattice-gap`` are built from the pieces here: seeded trials with
