@@ -66,6 +66,7 @@ from .brute_force import (
     sign_of_surd,
 )
 from .results import FAIL, PASS, CheckResult, Failure
+from .sandboxed_call import SandboxedCallError
 from .strategies import LATTICE_DIMENSIONS, LATTICE_RANGE_LIMIT, draw_examples, lattice_inputs
 
 __all__ = [
@@ -243,6 +244,9 @@ def _expected_json(lattice: str, expected: Any, bits: int) -> dict[str, Any]:
 
 
 def _decoder_source(decoder: Callable[..., Any]) -> str:
+    given = getattr(decoder, "reproduction_source", None)  # a sandboxed target says its own
+    if isinstance(given, str):
+        return given
     module = getattr(decoder, "__module__", None)
     name = getattr(decoder, "__qualname__", "")
     if module and name and "<" not in name and "." not in name:
@@ -367,7 +371,8 @@ def check_exactness(
         try:
             decoded = _decoded(decoder, x, device)
         except Exception as error:  # the target misbehaved: a FAIL, not an exception
-            message = f"the decoder failed on the {source} batch {x.shape}: {error!r}"
+            what = str(error) if isinstance(error, SandboxedCallError) else repr(error)
+            message = f"the decoder failed on the {source} batch {x.shape}: {what}"
             reproduction = _reproduction(decoder, lattice, dtype, seed, profile, x[0])
             return _crash(name, message, seed, reproduction, figures, tolerance)
         for index, (row, got) in enumerate(zip(x.tolist(), decoded.tolist(), strict=True)):

@@ -6,8 +6,10 @@ progress, and returns a :class:`~quantmm.conformance.certificate.Certificate`.
 :func:`builtin_targets` lists everything quantmm ships: the built-in kernels, the closest-point
 decoders and the vectorized functions, on NumPy or CuPy.
 
-Kernel targets are only ever named here, never imported: every kernel call runs in isolated
-worker processes (:mod:`quantmm.conformance.sandbox`, :mod:`quantmm.conformance.campaign`).
+Targets are only ever named here, never imported: every kernel, decoder and function call runs
+in isolated worker processes (:mod:`quantmm.conformance.sandbox`,
+:mod:`quantmm.conformance.campaign`, :mod:`quantmm.conformance.sandboxed_call`), and only their
+answers, as bytes, come back to be judged.
 A target that does not load, or lacks a method, is refused up front (:class:`TargetError`, one
 line naming the exception and the file and line where it was raised). If the run is
 interrupted (KeyboardInterrupt, or any error), every worker process is killed before the
@@ -47,6 +49,7 @@ from .results import FAIL, SKIP, CheckResult, Failure
 from .sandbox import _sandbox as choose_sandbox
 from .sandbox import abandon_workers, worker_pool
 from .sandbox import isolation as isolation_report
+from .sandboxed_call import SandboxedCall, reproduction_source
 from .targets import KernelTarget, TargetError
 
 __all__ = ["DecoderTarget", "FunctionTarget", "builtin_targets", "certify"]
@@ -56,23 +59,37 @@ PROFILES = ("quick", "full")
 
 @dataclass(frozen=True)
 class DecoderTarget:
-    """A closest-point decoder ``decoder(x)`` for ``lattice`` on arrays of ``dtype``."""
+    """A closest-point decoder for ``lattice`` on arrays of ``dtype``, by name: ``target`` names
+    a function called as ``decoder(x, **target.arguments)`` (``x`` an (N, d) array), which runs
+    in a sandboxed worker like a kernel (:mod:`quantmm.conformance.sandboxed_call`). Make
+    ``target`` with :func:`~quantmm.conformance.targets.as_target` or
+    :func:`~quantmm.conformance.targets.load_target`."""
 
     name: str
     lattice: str
-    decoder: Callable[[Any], Any]
+    target: KernelTarget
     dtype: Any
-    construction: str
+
+    @property
+    def construction(self) -> str:
+        """How the decoder is made, as the certificate records it."""
+        return reproduction_source(self.target, "decoder")
 
 
 @dataclass(frozen=True)
 class FunctionTarget:
-    """A vectorized float64 implementation of the reference function ``function``."""
+    """A vectorized float64 implementation of the reference function ``function`` ("gamma",
+    "phi" or "optimal_density"), by name: ``target`` names a function called as
+    ``implementation(points, *rest, **target.arguments)`` in a sandboxed worker."""
 
     name: str
     function: str
-    implementation: Callable[..., Any]
-    construction: str
+    target: KernelTarget
+
+    @property
+    def construction(self) -> str:
+        """How the implementation is made, as the certificate records it."""
+        return reproduction_source(self.target, "implementation")
 
 
 def _nested(rate: float, lattice: str, scaling: str = "mmse") -> KernelTarget:
@@ -92,26 +109,12 @@ def _scalar(levels: int, design: str, rho: float = 0.0) -> KernelTarget:
     )
 
 
-def _on_device(function: Callable[..., Any], device: str) -> Callable[..., Any]:
-    """``function`` taking and returning NumPy arrays, run on CuPy when ``device`` is "gpu"."""
-    if device == "cpu":
-        return function
-    import cupy
-
-    def on_gpu(x: Any, *rest: Any) -> Any:
-        return cupy.asnumpy(function(cupy.asarray(x), *rest))
-
-    return on_gpu
-
-
 def builtin_targets(
     device: str = "cpu",
 ) -> tuple[list[KernelTarget], list[DecoderTarget], list[FunctionTarget]]:
-    """Every kernel, decoder and function quantmm ships, as certification targets (decoders run
-    on ``device``; kernels and functions are given the device by the harness)."""
+    """Every kernel, decoder and function quantmm ships, as certification targets (the harness
+    runs each on ``device``)."""
     import numpy as np
-
-    from quantmm import fast
 
     kernels = [
         _nested(math.log2(14) + 0.25, "E8"),
@@ -124,23 +127,20 @@ def builtin_targets(
         _scalar(8, "opt", 0.5),
         _scalar(4, "uniform"),
     ]
-    decoders = []
-    for lattice in ("Z", "D4", "A2", "E8"):
-        for dtype in (np.float32, np.float64):
-            decoders.append(
-                DecoderTarget(
-                    f"closest_point({lattice}, {np.dtype(dtype).name})",
-                    lattice,
-                    _on_device(lambda x, lattice=lattice: fast.closest_point(x, lattice), device),
-                    dtype,
-                    f"from quantmm.fast import closest_point\n"
-                    f"decoder = lambda x: closest_point(x, {lattice!r})",
-                )
-            )
-    functions = [
-        FunctionTarget(
-            f"quantmm.fast.{name}", name, getattr(fast, name), f"from quantmm.fast import {name}"
+    decoders = [
+        DecoderTarget(
+            f"closest_point({lattice}, {np.dtype(dtype).name})",
+            lattice,
+            KernelTarget(
+                f"closest_point({lattice})", "quantmm.fast:closest_point", {"lattice": lattice}
+            ),
+            dtype,
         )
+        for lattice in ("Z", "D4", "A2", "E8")
+        for dtype in (np.float32, np.float64)
+    ]
+    functions = [
+        FunctionTarget(f"quantmm.fast.{name}", name, KernelTarget(name, f"quantmm.fast:{name}"))
         for name in ("gamma", "phi", "optimal_density")
     ]
     return kernels, decoders, functions
@@ -295,41 +295,47 @@ class _Reports:
     checksum: str
 
 
-def _builtin_reports(
+def _decoder_and_function_reports(
     decoders: Sequence[DecoderTarget],
     functions: Sequence[FunctionTarget],
     profile: str,
     run_seed: int,
-    device: str,
+    options: dict[str, Any],
 ) -> _Reports:
-    """The checks of quantmm's own decoders and functions (run in this process: they are the
-    project's code, not a user's kernel)."""
+    """The checks of the decoder and function targets, each run in its own sandboxed worker
+    (:class:`~quantmm.conformance.sandboxed_call.SandboxedCall`) and judged here."""
+    from .exactness import check_exactness
+    from .numerical import check_numerical_agreement
     from .reference_data import load_reference_data
 
+    device = options["device"]
     reports, seconds = [], {}
     for target in decoders:
-        from .exactness import check_exactness
-
         start = time.perf_counter()
-        result = check_exactness(
-            target.decoder, target.lattice, profile=profile, seed=run_seed, dtype=target.dtype
-        )
+        with SandboxedCall(target.target, "decoder", **options) as decoder:
+            result = check_exactness(
+                decoder,
+                target.lattice,
+                profile=profile,
+                seed=run_seed,
+                dtype=target.dtype,
+                device=device,
+            )
         seconds[target.name] = time.perf_counter() - start
         reports.append(TargetReport(target.name, "decoder", target.construction, [result]))
     backend = "cupy" if device == "gpu" else "numpy"
     data = load_reference_data()  # loaded and verified once; its checksum is always recorded
     for target in functions:
-        from .numerical import check_numerical_agreement
-
         start = time.perf_counter()
-        result = check_numerical_agreement(
-            target.function,
-            target.implementation,
-            backend=backend,
-            profile=profile,
-            seed=run_seed,
-            data=data,
-        )
+        with SandboxedCall(target.target, "function", **options) as implementation:
+            result = check_numerical_agreement(
+                target.function,
+                implementation,
+                backend=backend,
+                profile=profile,
+                seed=run_seed,
+                data=data,
+            )
         seconds[target.name] = time.perf_counter() - start
         reports.append(TargetReport(target.name, "function", target.construction, [result]))
     return _Reports(reports, seconds, data.checksum)
@@ -441,7 +447,7 @@ def certify(
         observed = observe(spec, plan, declarations, first_worker=worker, **options)
         return context, protocol, observed
 
-    # Two kernels' processes at a time, and quantmm's own decoders and functions in this thread
+    # Two kernels' processes at a time, and the decoders' and functions' workers from this thread
     # meanwhile, so both cores stay busy; the results are judged and reported in order. An
     # interrupt kills every worker before the pool waits for its threads (worker_pool).
     with worker_pool(max_workers=2) as pool:
@@ -449,7 +455,7 @@ def certify(
             pool.submit(observed_for, target, declarations, description.worker)
             for target, (declarations, description) in zip(kernels, described, strict=True)
         ]
-        others = _builtin_reports(decoders, functions, profile, run_seed, device)
+        others = _decoder_and_function_reports(decoders, functions, profile, run_seed, options)
         for target, (declarations, description), future in zip(
             kernels, described, futures, strict=True
         ):

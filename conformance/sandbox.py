@@ -373,7 +373,7 @@ class Worker:
             if isinstance(error, wire.FrameError):
                 how = f"sent a malformed answer ({error})"
             raise WorkerDiedError(
-                Outcome("crashed", detail=f"the kernel's process {how}")
+                Outcome("crashed", detail=f"the target's process {how}")
             ) from None
         status = answer.get("status")
         if status == "not_converted":  # the harness could not hand the kernel its input

@@ -19,7 +19,9 @@ Frames (:mod:`quantmm.conformance.wire`) arrive on standard input and results le
 descriptor RESULT_FD; the kernel's own standard output and error go to a log the harness keeps
 the end of. The first frame loads the target; each later frame is one call:
 ``describe`` (declarations), ``encode_a`` / ``encode_b`` (one matrix), ``estimate`` (two byte
-strings), ``guarantee`` (a declared bound for one pair). Every call is wrapped in
+strings), ``guarantee`` (a declared bound for one pair). A decoder or function target (spec
+``role`` "decoder" or "function") answers only ``call``: one array and some numbers in, the
+array it returns out (:class:`Function`). Every call is wrapped in
 ``except BaseException``, so ``sys.exit`` or ``KeyboardInterrupt`` inside a kernel is reported,
 not obeyed.
 """
@@ -228,6 +230,28 @@ class Kernels:
         return self.built[seed]
 
 
+class Function:
+    """A decoder or function target: ``target(x, *rest, **arguments)`` for one array ``x`` (a
+    fresh, writable copy of what the harness sent, on the run's device: NumPy on "cpu", CuPy on
+    "gpu") and the numbers ``rest`` the harness sends with it."""
+
+    def __init__(self, target, arguments: dict, device: str) -> None:
+        if not callable(target) or isinstance(target, type):
+            raise TypeError(f"a decoder or function target must be a function, got {target!r}")
+        self.target, self.arguments, self.device = target, arguments, device
+
+    def call(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        import numpy as np
+
+        x = np.array(wire.array_from(header["x"], blobs[0]))
+        if self.device == "gpu":
+            import cupy
+
+            x = cupy.asarray(x)
+        rest = [float(value) for value in header.get("rest", [])]
+        return _estimate_reply(self.target(x, *rest, **self.arguments))
+
+
 def _source_files() -> list[str]:
     """Files of the modules loaded from outside the standard library and site-packages."""
     import sysconfig
@@ -367,8 +391,12 @@ def _estimate_reply(value) -> tuple[dict, list[bytes]]:
     return {"status": "ok", "type": kind, "converted": converted, "array": meta}, [data]
 
 
-def _call(kernels: Kernels, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+def _call(kernels, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
     op, seed = header["op"], header.get("seed", 0)
+    if isinstance(kernels, Function):
+        if op != "call":
+            raise ValueError(f"unknown operation {op!r} for a decoder or function target")
+        return kernels.call(header, blobs)
     if op == "describe":
         return _declarations(kernels, seed), []
     kernel = kernels.get(seed)
@@ -405,9 +433,12 @@ def main() -> None:
     results = os.fdopen(result_fd, "wb")
     try:
         spec = header["spec"]
-        kernels = Kernels(
-            _load(spec), spec.get("arguments", {}), header["device"], spec.get("array")
-        )
+        if spec.get("role", "kernel") == "kernel":
+            kernels = Kernels(
+                _load(spec), spec.get("arguments", {}), header["device"], spec.get("array")
+            )
+        else:
+            kernels = Function(_load(spec), spec.get("arguments", {}), header["device"])
         wire.write_frame(results, {"status": "ok", "isolation": isolation})
     except BaseException as error:
         wire.write_frame(results, {**_describe_exception(error), "isolation": isolation})
