@@ -6,8 +6,18 @@ Every function in :mod:`quantmm.fast` is written against an array module ``xp`` 
 Devices are named ``"cpu"`` (NumPy) and ``"gpu"`` (CuPy, which must be importable and see a GPU).
 An array's own module is found with :func:`array_module`, so a CuPy array stays on the GPU.
 
+The closest-point functions (:mod:`quantmm.fast.lattices`) also take the arrays of any library
+that follows the Python array API standard (PyTorch, JAX, array-api-strict, …): their namespace
+comes from :func:`array_namespace`, through the optional ``array-api-compat`` (``pip install
+'quantmm[array-api]'``). NumPy and CuPy arrays keep their own modules, with or without it, and
+the few calls that differ between those modules and the standard (a dtype cast, rounding to
+nearest, a device for new arrays) go through :func:`astype`, :func:`round_half_even` and
+:func:`device_kwargs`.
+
 >>> import numpy as np
 >>> array_module(np.zeros(3)).__name__
+'numpy'
+>>> array_namespace(np.zeros(3)).__name__
 'numpy'
 >>> validated_array([1.0, float("nan")], "x")
 Traceback (most recent call last):
@@ -17,6 +27,8 @@ ValueError: x must be finite: 1 of its 2 entries are NaN or infinite
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -27,14 +39,20 @@ __all__ = [
     "DEVICES",
     "FLOAT_DTYPES",
     "array_module",
+    "array_namespace",
+    "astype",
     "check_dtype_and_shape",
     "combine_chunk_sums",
     "cupy_or_none",
+    "device_kwargs",
     "device_module",
+    "dtype_name",
     "finite_estimate",
+    "is_numpy_or_cupy",
     "nonfinite_error",
     "ordered_sum",
     "ordered_sum_in_chunks",
+    "round_half_even",
     "to_numpy",
     "validated_array",
 ]
@@ -90,6 +108,95 @@ def array_module(x: Any) -> ModuleType:
     return np
 
 
+#: Top-level modules whose arrays are array-API arrays even without ``__array_namespace__``
+#: (PyTorch tensors have none): refused without array-api-compat rather than converted.
+_ARRAY_API_LIBRARIES = frozenset(
+    {"torch", "jax", "jaxlib", "dask", "array_api_strict", "sparse", "ndonnx", "mlx"}
+)
+
+
+@functools.cache
+def _array_api_compat() -> ModuleType | None:
+    try:
+        import array_api_compat
+    except ImportError:
+        return None
+    return array_api_compat
+
+
+def _is_other_array(x: Any) -> bool:
+    """Whether ``x`` is an array of a library other than NumPy and CuPy (the same answer with or
+    without array-api-compat installed: the standard's ``__array_namespace__``, or a library in
+    :data:`_ARRAY_API_LIBRARIES`)."""
+    if isinstance(x, (np.ndarray, np.generic)) or type(x).__module__.startswith("cupy"):
+        return False
+    top_level = type(x).__module__.partition(".")[0]
+    return hasattr(x, "__array_namespace__") or top_level in _ARRAY_API_LIBRARIES
+
+
+def array_namespace(x: Any, name: str = "x") -> Any:
+    """The namespace to compute on ``x`` with: CuPy for a CuPy array, NumPy for a NumPy array and
+    for anything that is not an array (Python sequences and numbers, converted by
+    :func:`validated_array`), and for the array of another library (PyTorch, JAX, …) the
+    array-API namespace ``array_api_compat.array_namespace(x)``; without array-api-compat that
+    last case is a ``TypeError`` naming ``name``.
+
+    >>> import numpy as np
+    >>> array_namespace([1.0, 2.0]).__name__
+    'numpy'
+    """
+    if not _is_other_array(x):
+        return array_module(x)
+    compat = _array_api_compat()
+    if compat is None:
+        kind = f"{type(x).__module__}.{type(x).__qualname__}"
+        raise TypeError(
+            f"{name} has type {kind}, not a NumPy or CuPy array: arrays of other libraries "
+            "need array-api-compat (pip install 'quantmm[array-api]')"
+        )
+    return compat.array_namespace(x)
+
+
+def is_numpy_or_cupy(xp: Any) -> bool:
+    """Whether the namespace ``xp`` is the NumPy or the CuPy module itself."""
+    return xp is np or getattr(xp, "__name__", None) == "cupy"
+
+
+def astype(xp: Any, x: Any, dtype: Any) -> Any:
+    """``x`` cast to ``dtype`` (a copy). The array API's function ``xp.astype`` is missing from
+    NumPy before 2.1 (quantmm supports 1.24) and from CuPy, so those keep the method, which
+    gives the same values."""
+    if is_numpy_or_cupy(xp):
+        return x.astype(dtype)
+    return xp.astype(x, dtype)
+
+
+def round_half_even(xp: Any, x: Any) -> Any:
+    """Each entry rounded to the nearest integer, halves to even (IEEE ``rint``). NumPy and CuPy
+    keep ``rint``, the call the byte-identity tests and the compiled kernels were checked
+    against; the array API has no ``rint``, and its ``round`` rounds halves to even."""
+    if is_numpy_or_cupy(xp):
+        return xp.rint(x)
+    return xp.round(x)
+
+
+def device_kwargs(xp: Any, like: Any) -> dict[str, Any]:
+    """Keyword arguments that put a new array of ``xp`` on the device of ``like``: none for NumPy
+    (whose ``device=`` needs 2.0) and CuPy (which has none: the current GPU), ``device=`` for an
+    array-API namespace (a PyTorch tensor on a GPU, array-api-strict's test devices)."""
+    if is_numpy_or_cupy(xp):
+        return {}
+    return {"device": _array_api_compat().device(like)}
+
+
+def dtype_name(dtype: Any) -> str:
+    """A dtype's bare name, as NumPy prints it ("float32"), for any library's dtype object
+    (array-api-strict prints "array_api_strict.float32", PyTorch "torch.float32")."""
+    if isinstance(dtype, np.dtype):
+        return str(dtype)
+    return str(dtype).rpartition(".")[2]
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """A NumPy copy (or view) of a NumPy or CuPy array."""
     if array_module(x) is np:
@@ -104,9 +211,13 @@ def validated_array(x: Any, name: str, *, ndim: int | None = None, xp: ModuleTyp
     objects are refused rather than converted), and ``ValueError`` for the wrong number of
     dimensions, an empty array or any NaN/infinity. The message names ``name``. Python sequences
     of floats are accepted and become float64. The array is not copied when it already qualifies.
+    An array-API namespace ``xp`` (see :func:`array_namespace`) takes an array of its own library,
+    checked the same way with the same messages.
     """
     if xp is None:
         xp = array_module(x)
+    if not is_numpy_or_cupy(xp):
+        return _validated_namespace_array(x, name, ndim, xp)
     if array_module(x) is not xp:
         x = xp.asarray(to_numpy(x)) if xp is not np else to_numpy(x)
     else:
@@ -118,12 +229,29 @@ def validated_array(x: Any, name: str, *, ndim: int | None = None, xp: ModuleTyp
     return x
 
 
+def _validated_namespace_array(x: Any, name: str, ndim: int | None, xp: Any) -> Any:
+    """:func:`validated_array` for an array of the array-API namespace ``xp`` (not NumPy or
+    CuPy): the same checks, in the same order, with the same messages; ``x`` is not copied."""
+    if not (x.dtype == xp.float32 or x.dtype == xp.float64):
+        raise TypeError(f"{name} must have dtype float32 or float64, got {dtype_name(x.dtype)}")
+    _check_shape(tuple(x.shape), name, ndim)
+    finite = xp.isfinite(x)
+    if not bool(xp.all(finite)):  # counted with sum: count_nonzero is new (2023.12) and uneven
+        bad = int(xp.sum(xp.astype(xp.logical_not(finite), xp.int64)))
+        raise nonfinite_error(name, bad, math.prod(x.shape))
+    return x
+
+
 def check_dtype_and_shape(dtype: Any, shape: tuple, name: str, *, ndim: int | None = None) -> None:
     """:func:`validated_array`'s checks that need no data, for an array known only by its dtype
     and shape (a ``dask.array``): TypeError for a dtype other than float32/float64, ValueError
     for another number of dimensions or an empty shape. The messages name ``name``."""
     if dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have dtype float32 or float64, got {dtype}")
+    _check_shape(shape, name, ndim)
+
+
+def _check_shape(shape: tuple, name: str, ndim: int | None) -> None:
     if ndim is not None and len(shape) != ndim:
         raise ValueError(f"{name} must be a {ndim}-dimensional array, got shape {tuple(shape)}")
     if 0 in shape:

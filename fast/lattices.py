@@ -32,6 +32,16 @@ a squared distance by less than 2^-28, and only comparisons closer than that can
 Points come back in the input's dtype (A2's second coordinate within an ulp or so of the exact
 value).
 
+**Array libraries.** NumPy and CuPy arrays are computed on by their own modules; the arrays of any
+other library that follows the Python array API standard (PyTorch, JAX, array-api-strict, …) by
+their array-API namespace (:func:`quantmm.fast.backend.array_namespace`, which needs the optional
+``array-api-compat``: ``pip install 'quantmm[array-api]'``), with the same code, the same checks
+and messages, and the result in the caller's library and on its device. The code uses only
+functions of the standard (the few calls NumPy and CuPy spell differently go through
+:mod:`quantmm.fast.backend`), so on NumPy it gives the same bits as before, and on another
+library the same bits wherever that library's elementwise arithmetic is IEEE's (tested
+with array-api-strict).
+
 >>> import numpy as np
 >>> closest_point(np.array([0.6, 0.6, 0.1, 0.1, 0.1, 0.1, 0.1, 0.4]), "E8").tolist()
 [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
@@ -50,7 +60,15 @@ from typing import Any
 
 import numpy as np
 
-from .backend import array_module, validated_array
+from .backend import (
+    array_namespace,
+    astype,
+    device_kwargs,
+    dtype_name,
+    is_numpy_or_cupy,
+    round_half_even,
+    validated_array,
+)
 
 __all__ = [
     "LATTICE_NAMES",
@@ -63,7 +81,7 @@ __all__ = [
 #: Names accepted by :func:`closest_point`; "Z" and "D" take their dimension from the input.
 LATTICE_NAMES = ("Z", "D", "A2", "D4", "E8")
 
-_RANGE_LIMIT = {np.dtype(np.float32): 2.0**21, np.dtype(np.float64): 2.0**50}
+_RANGE_LIMIT = {"float32": 2.0**21, "float64": 2.0**50}  # by dtype name: any array library
 _A2_RANGE_LIMIT = 2.0**20  # √3·k is rounded: keep its absolute error below 2^-31
 _SQRT3 = float(np.sqrt(3.0))
 
@@ -138,30 +156,33 @@ def lattice(name: str) -> Lattice:
     return Lattice(name, d, generator, float(second_moment), covering_radius)
 
 
-def _checked(x: Any, lattice_name: str) -> Any:
-    x = validated_array(x, "x")
+def _checked(x: Any, lattice_name: str) -> tuple[Any, Any]:
+    """``x`` checked for ``lattice_name``, and its namespace (NumPy, CuPy or array-API)."""
+    xp = array_namespace(x, "x")
+    x = validated_array(x, "x", xp=xp)
     dims = {"A2": 2, "D4": 4, "E8": 8}
+    shape = tuple(x.shape)  # a tuple in every library (PyTorch's is a torch.Size)
     if x.ndim == 0:
         raise ValueError("x must have at least one axis (the last is the lattice's coordinates)")
-    if lattice_name in dims and x.shape[-1] != dims[lattice_name]:
+    if lattice_name in dims and shape[-1] != dims[lattice_name]:
         raise ValueError(
-            f"x must have last axis {dims[lattice_name]} for {lattice_name}, got shape {x.shape}"
+            f"x must have last axis {dims[lattice_name]} for {lattice_name}, got shape {shape}"
         )
-    if lattice_name == "D" and x.shape[-1] < 2:
-        raise ValueError(f"x must have last axis >= 2 for D_d, got shape {x.shape}")
-    xp = array_module(x)
-    limit = _A2_RANGE_LIMIT if lattice_name == "A2" else _RANGE_LIMIT[x.dtype]
-    largest = float(xp.abs(x).max())
+    if lattice_name == "D" and shape[-1] < 2:
+        raise ValueError(f"x must have last axis >= 2 for D_d, got shape {shape}")
+    dtype = dtype_name(x.dtype)
+    limit = _A2_RANGE_LIMIT if lattice_name == "A2" else _RANGE_LIMIT[dtype]
+    largest = float(xp.max(xp.abs(x)))
     if largest >= limit:
         raise ValueError(
-            f"x must have entries of magnitude below {limit:g} for {x.dtype} (lattice points "
+            f"x must have entries of magnitude below {limit:g} for {dtype} (lattice points "
             f"must be exactly representable), got {largest:g}"
         )
-    return x
+    return x, xp
 
 
 def _round_z(xp: ModuleType, x: Any) -> Any:
-    return xp.rint(x)
+    return round_half_even(xp, x)
 
 
 def _is_odd(xp: ModuleType, integers: Any) -> Any:
@@ -171,7 +192,7 @@ def _is_odd(xp: ModuleType, integers: Any) -> Any:
 
 def _parity_fixed(xp: ModuleType, x: Any) -> tuple[Any, Any, Any, Any]:
     """D_d's Conway–Sloane decoding of x in pieces (see :func:`_parity_fixed_from`)."""
-    f = xp.rint(x)
+    f = round_half_even(xp, x)
     return _parity_fixed_from(xp, f, x - f)
 
 
@@ -182,8 +203,12 @@ def _parity_fixed_from(xp: ModuleType, f: Any, error: Any) -> tuple[Any, Any, An
     magnitude = xp.abs(error)
     worst = xp.argmax(magnitude, axis=-1)  # first index among equals
     worst_error = xp.take_along_axis(error, worst[..., None], axis=-1)[..., 0]
-    odd = _is_odd(xp, f.sum(axis=-1))
-    step = xp.where(worst_error >= 0, 1.0, -1.0).astype(f.dtype) * odd
+    odd = _is_odd(xp, xp.sum(f, axis=-1))
+    # ±1 times 1 or 0 (odd): ±1, or a zero that carries the sign, as NumPy's where(…, 1.0, −1.0)
+    # times the boolean gave (the array API multiplies no booleans into floats, and a signed zero
+    # decides the sign of a zero coordinate in _with_step)
+    up = astype(xp, worst_error >= 0, f.dtype)
+    step = (2.0 * up - 1.0) * astype(xp, odd, f.dtype)
     total = error[..., 0] * error[..., 0]
     for i in range(1, f.shape[-1]):
         total = total + error[..., i] * error[..., i]
@@ -199,17 +224,20 @@ def _rounded_minus_half(xp: ModuleType, x: Any) -> tuple[Any, Any]:
     rounded = xp.floor(x)
     error = (x - rounded) - 0.5
     tie = error == -0.5  # x is an integer: x − ½ is halfway, and goes to the even neighbour
-    if bool(tie.any()):  # rare: fix up only the tied entries
-        tied = rounded[tie]
-        odd = _is_odd(xp, tied)
-        rounded[tie] = xp.where(odd, tied - 1.0, tied)
-        error[tie] = xp.where(odd, 0.5, -0.5)
+    if bool(xp.any(tie)):  # rare: skip the fix-up when there is none
+        # an odd tied ⌊x⌋ goes down to ⌊x⌋ − 1, with error +½ (a whole-array where, not masked
+        # assignment, which JAX's immutable arrays do not have; same values)
+        down = tie & _is_odd(xp, rounded)
+        rounded = xp.where(down, rounded - 1.0, rounded)
+        error = xp.where(down, -error, error)
     return rounded, error
 
 
 def _with_step(xp: ModuleType, f: Any, worst: Any, step: Any) -> Any:
-    at_worst = xp.arange(f.shape[-1]) == worst[..., None]
-    return f + at_worst * step[..., None]
+    at_worst = xp.arange(f.shape[-1], **device_kwargs(xp, f)) == worst[..., None]
+    # 1 or 0 times the step: away from k a zero with the step's sign, as NumPy's boolean product
+    # gave (it decides the sign of a zero coordinate)
+    return f + astype(xp, at_worst, f.dtype) * step[..., None]
 
 
 def _round_d(xp: ModuleType, x: Any) -> Any:
@@ -220,7 +248,7 @@ def _round_d(xp: ModuleType, x: Any) -> Any:
 
 def _squared_distance(xp: ModuleType, x: Any, point: Any) -> Any:
     """Σ (x_i − p_i)² in float64, summed left to right (the same order on NumPy and CuPy)."""
-    error = x.astype(xp.float64) - point.astype(xp.float64)
+    error = astype(xp, x, xp.float64) - astype(xp, point, xp.float64)
     total = error[..., 0] * error[..., 0]
     for i in range(1, x.shape[-1]):
         total = total + error[..., i] * error[..., i]
@@ -236,33 +264,33 @@ def _nearer(xp: ModuleType, x: Any, first: Any, second: Any) -> tuple[Any, Any]:
 def _round_e8(xp: ModuleType, x: Any) -> Any:
     """E8 = D8 ∪ (D8 + ½), in float64; the second coset is decoded from ⌊x⌋ and x − ⌊x⌋
     (exact) rather than from x − ½, and the squared distances come from the rounding errors."""
-    wide = x.astype(xp.float64)
+    wide = astype(xp, x, xp.float64)
     f1, worst1, step1, distance1 = _parity_fixed(xp, wide)
     f2, worst2, step2, distance2 = _parity_fixed_from(xp, *_rounded_minus_half(xp, wide))
     second = distance2 < distance1  # the D8 coset wins ties
     base = xp.where(second[..., None], f2 + 0.5, f1)
     point = _with_step(xp, base, xp.where(second, worst2, worst1), xp.where(second, step2, step1))
-    return point.astype(x.dtype)
+    return astype(xp, point, x.dtype)
 
 
 def _round_a2(xp: ModuleType, x: Any) -> tuple[Any, Any]:
     """A2 point and its integer coordinates in the basis (1, 0), (1/2, √3/2), computed in float64
     (√3 makes every step inexact; float64 keeps the errors below 2^-31 in the A2 range)."""
     dtype = x.dtype
-    x = x.astype(xp.float64)
+    x = astype(xp, x, xp.float64)
     sqrt3, half = _SQRT3, 0.5
     u, v = x[..., 0], x[..., 1] / sqrt3
-    m1, k1 = xp.rint(u), xp.rint(v)
-    m2, k2 = xp.rint(u - half), xp.rint(v - half)
+    m1, k1 = round_half_even(xp, u), round_half_even(xp, v)
+    m2, k2 = round_half_even(xp, u - half), round_half_even(xp, v - half)
     first = xp.stack([m1, sqrt3 * k1], axis=-1)
     second = xp.stack([m2 + half, sqrt3 * (k2 + half)], axis=-1)
     point, use_second = _nearer(xp, x, first, second)
-    m = xp.where(use_second, m2, m1).astype(xp.int64)
-    k = xp.where(use_second, k2, k1).astype(xp.int64)
-    coset = use_second.astype(xp.int64)
+    m = astype(xp, xp.where(use_second, m2, m1), xp.int64)
+    k = astype(xp, xp.where(use_second, k2, k1), xp.int64)
+    coset = astype(xp, use_second, xp.int64)
     # (m, √3k) = (m − k)·(1, 0) + 2k·(1/2, √3/2); the second coset adds (1/2, √3/2).
     coordinates = xp.stack([m - k, 2 * k + coset], axis=-1)
-    return point.astype(dtype), coordinates
+    return astype(xp, point, dtype), coordinates
 
 
 @cache
@@ -310,8 +338,9 @@ def closest_point(x: Any, lattice: str) -> Any:
     """The closest point of ``lattice`` to each vector along ``x``'s last axis.
 
     ``lattice`` is "Z" (Z^d), "D" (D_d), "D4", "A2" or "E8"; ``x`` is a float32 or float64 NumPy
-    or CuPy array of any leading shape. Returns an array of the same shape, dtype and module.
-    The tie rule and the range limit are in the module docstring.
+    or CuPy array of any leading shape, or such an array of another array-API library (with
+    ``array-api-compat``). Returns an array of the same shape, dtype, library and device.
+    The tie rule, the range limit and the array libraries are in the module docstring.
 
     >>> import numpy as np
     >>> closest_point(np.array([[0.3, 0.4], [0.5, 0.8]]), "A2").round(6).tolist()
@@ -320,11 +349,10 @@ def closest_point(x: Any, lattice: str) -> Any:
     from . import compiled, cuda_kernels
 
     name = _canonical(lattice)
-    x = _checked(x, name)
-    xp = array_module(x)
+    x, xp = _checked(x, name)
     if xp is np and compiled.available():
         return compiled.closest_point(x, name)
-    if xp is not np and cuda_kernels.available():
+    if xp is not np and is_numpy_or_cupy(xp) and cuda_kernels.available():
         return cuda_kernels.kernels().closest_point(x, name)
     return _closest(xp, x, name)
 
@@ -342,10 +370,11 @@ def closest_point_coordinates(x: Any, lattice_name: str) -> Any:
     if name == "D":
         raise ValueError("lattice must be a code lattice (Z, A2, D4, E8), got 'D'")
     code_lattice = lattice(name)
-    x = _checked(x, name)
+    x, xp = _checked(x, name)
     if name == "Z" and x.shape[-1] != 1:
-        raise ValueError(f"x must have last axis 1 for the code lattice Z, got shape {x.shape}")
-    xp = array_module(x)
+        raise ValueError(
+            f"x must have last axis 1 for the code lattice Z, got shape {tuple(x.shape)}"
+        )
     return _coordinates(xp, x, code_lattice)
 
 
@@ -355,10 +384,13 @@ def _coordinates(xp: ModuleType, x: Any, code_lattice: Lattice) -> Any:
         return _round_a2(xp, x)[1]
     # Exact in int64: 2·point and 2·G⁻¹ are integers (half-integer points, dyadic G⁻¹ with
     # entries of magnitude <= 6), so every partial sum stays below 2^51·12·8 < 2^58.
-    twice_point = xp.rint(2 * _closest(xp, x, code_lattice.name).astype(xp.float64))
-    twice_inverse = xp.asarray(np.rint(2 * _exact_inverse(code_lattice.name)).astype(np.int64))
+    twice_point = round_half_even(
+        xp, 2 * astype(xp, _closest(xp, x, code_lattice.name), xp.float64)
+    )
+    twice_inverse = np.rint(2 * _exact_inverse(code_lattice.name)).astype(np.int64)
+    twice_inverse = xp.asarray(twice_inverse.tolist(), dtype=xp.int64, **device_kwargs(xp, x))
     d = twice_inverse.shape[0]
-    twice_point = twice_point.astype(xp.int64)
+    twice_point = astype(xp, twice_point, xp.int64)
     total = twice_point[..., 0:1] * twice_inverse[:, 0]
     for j in range(1, d):
         total = total + twice_point[..., j : j + 1] * twice_inverse[:, j]
