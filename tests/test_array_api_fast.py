@@ -298,7 +298,7 @@ def test_without_array_api_compat_other_arrays_get_a_clear_type_error(monkeypatc
     assert_same_bits(closest_point(x.tolist(), "E8"), expected, "list")
 
 
-def test_quantmm_fast_imports_and_works_without_array_api_compat():
+def test_quantmm_fast_imports_and_works_without_array_api_compat(tmp_path):
     """In a fresh interpreter where ``import array_api_compat`` fails, quantmm.fast imports,
     NumPy input decodes as in this process (the NumPy path, checked against brute force in
     tests/test_fast_lattices.py), and an array-api-strict array gets the TypeError."""
@@ -315,7 +315,11 @@ try:
 except TypeError as error:
     print(error)
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    # from outside the repository: ``-c`` puts the working directory first on the path, and the
+    # repository's quantmm/ folder is not the installed package
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     points, message = done.stdout.splitlines()
     assert json.loads(points) == closest_point(np.array(x), "E8").tolist()

@@ -93,11 +93,11 @@ print(json.dumps([check_exactness(d.judge_patching_decoder, "Z", seed=4).verdict
 """
 
 
-def test_the_judge_patching_cheats_work_when_called_in_process():
+def test_the_judge_patching_cheats_work_when_called_in_process(tmp_path):
     """Independent evidence that the sandbox is what stops them: in-process, they pass."""
     script = _IN_PROCESS.format(folder=str(FILE.parent))
-    run = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    run = subprocess.run(  # from outside the repository, whose quantmm/ is not the installed one
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [PASS, PASS]
