@@ -341,6 +341,35 @@ def _decoder_and_function_reports(
     return _Reports(reports, seconds, data.checksum)
 
 
+def _check_decoders_and_functions(
+    decoders: Sequence[DecoderTarget], functions: Sequence[FunctionTarget]
+) -> None:
+    """Refuse, before anything runs, a decoder or function target that is not one."""
+    from .exactness import EXACTNESS_LATTICES
+    from .numerical import FUNCTIONS
+
+    for kind, targets, field_name, known in (
+        ("decoders", decoders, "lattice", EXACTNESS_LATTICES),
+        ("functions", functions, "function", tuple(FUNCTIONS)),
+    ):
+        wanted = DecoderTarget if kind == "decoders" else FunctionTarget
+        for index, target in enumerate(targets):
+            if not isinstance(target, wanted):
+                raise TypeError(
+                    f"{kind}[{index}] must be a {wanted.__name__}, got {type(target).__name__}"
+                )
+            if not isinstance(target.target, KernelTarget):
+                raise TypeError(
+                    f"{kind}[{index}].target must be a KernelTarget (as_target or load_target: "
+                    f"the code runs in a sandboxed worker), got {type(target.target).__name__}"
+                )
+            if getattr(target, field_name) not in known:
+                raise ValueError(
+                    f"{kind}[{index}].{field_name} must be one of {', '.join(known)}, "
+                    f"got {getattr(target, field_name)!r}"
+                )
+
+
 def _abandoning_workers_on_error(
     function: Callable[..., Certificate],
 ) -> Callable[..., Certificate]:
@@ -393,6 +422,7 @@ def certify(
         or not (0 < timeout <= 86400)
     ):
         raise ValueError(f"timeout must be a number of seconds in (0, 86400], got {timeout!r}")
+    _check_decoders_and_functions(decoders, functions)
     for kernel in kernels:
         check_array_library(kernel.array, device, argument=f"the array of {kernel.name}")
     selected = list(KERNEL_CHECKS) if checks is None else list(checks)

@@ -154,3 +154,30 @@ def test_a_sandboxed_call_returns_the_targets_answer_bytes_for_bytes():
             got = call(x.astype(dtype))
             assert got.dtype == dtype
             assert got.tobytes() == closest_point(x.astype(dtype), "D4").tobytes()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "words"),
+    [
+        ({"decoders": [lambda x: x]}, TypeError, "decoders[0] must be a DecoderTarget"),
+        (
+            {"decoders": [DecoderTarget("d", "E8", lambda x: x, np.float64)]},
+            TypeError,
+            "decoders[0].target must be a KernelTarget",
+        ),
+        (
+            {"decoders": [DecoderTarget("d", "E7", load_target(f"{FILE}:honest_decoder"), "f8")]},
+            ValueError,
+            "decoders[0].lattice must be one of",
+        ),
+        (
+            {"functions": [FunctionTarget("f", "erf", load_target(f"{FILE}:honest_gamma"))]},
+            ValueError,
+            "functions[0].function must be one of",
+        ),
+    ],
+)
+def test_a_malformed_decoder_or_function_target_is_refused_up_front(arguments, error, words):
+    with pytest.raises(error) as info:
+        certify(**arguments, seed=0, progress=None)
+    assert words in str(info.value)
