@@ -1,6 +1,6 @@
 """Precision discipline for the reference: exact inputs, certified outputs.
 
-Every public reference function follows the same contract (DEVELOPERS.md, "reference/"):
+Every public reference function follows the same contract (docs/certification.md):
 
 1. Its real arguments are converted to *exact* rationals (:func:`exact_real`): an ``int``, a
    :class:`fractions.Fraction`, a decimal string such as ``"0.1"`` (meaning exactly 1/10), a

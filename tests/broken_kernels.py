@@ -1,7 +1,7 @@
 """Kernels for testing the conformance harness: honest ones, and deliberately broken ones.
 
 Each broken kernel breaks exactly one rule, and tests/test_kernel_checks.py asserts that the check
-meant for that rule rejects it (issue #5):
+meant for that rule rejects it:
 
 - :class:`LeakyKernel` keeps the original matrices and decodes from them, not from the bytes;
 - :class:`UnderReportingKernel` claims 2 bits per entry and uses about 4;

@@ -1,4 +1,4 @@
-"""quantmm.conformance.strategies: the public hypothesis strategies of issue #5.
+"""quantmm.conformance.strategies: the public hypothesis strategies.
 
 Each property is checked on examples drawn under a fixed hypothesis seed, against what the module
 docstring promises: every structure is produced and has its documented shape (rank, zero or

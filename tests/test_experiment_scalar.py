@@ -1,4 +1,4 @@
-"""The scalar-matmul and least-squares experiments (issue #7; theory.md §2): end to end at the tiny
+"""The scalar-matmul and least-squares experiments (theory.md §2): end to end at the tiny
 size, and their numbers against independent computations.
 
 Statistical checks use fixed seeds and a tolerance of 5 standard errors of the mean over

@@ -1,4 +1,4 @@
-"""The compiled (numba) kernels against the vectorized NumPy code, bit for bit (issue #13).
+"""The compiled (numba) kernels against the vectorized NumPy code, bit for bit.
 
 The expected values are the vectorized NumPy path of the same functions (run with
 QUANTMM_NUMBA=0), which the rest of the suite tests against brute force and the reference; the

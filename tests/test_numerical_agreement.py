@@ -1,4 +1,4 @@
-"""The numerical-agreement check (quantmm.conformance.numerical, issue #5).
+"""The numerical-agreement check (quantmm.conformance.numerical).
 
 The fast functions must pass; deliberately broken implementations, each with a defect the stated
 tolerance must catch, must fail with this check's name. Expected values in the independent

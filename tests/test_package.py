@@ -69,3 +69,28 @@ def test_the_precision_fixture_isolates_tests_first():
 
 def test_the_precision_fixture_isolates_tests_second():
     assert mpmath.mp.dps == 15
+
+
+_REFERENCE_ALONE = """
+import importlib, json, pkgutil, sys
+import quantmm.reference
+for module in pkgutil.iter_modules(quantmm.reference.__path__):
+    importlib.import_module("quantmm.reference." + module.name)
+names = [m for m in sys.modules if m.startswith(("quantmm.fast", "quantmm.conformance"))]
+print(json.dumps(names))
+"""
+
+
+def test_the_reference_imports_nothing_from_fast_or_conformance(tmp_path):
+    """The reference is the judge of the fast path: importing every module of quantmm.reference
+    in a fresh interpreter loads no module of quantmm.fast or quantmm.conformance (run from a
+    temporary folder, so the installed package is the one imported)."""
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", _REFERENCE_ALONE], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == []

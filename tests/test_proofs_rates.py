@@ -1,4 +1,4 @@
-"""The §1.1–§1.2 certificates prove their claims, and fail on wrong ones (issue #6).
+"""The §1.1–§1.2 certificates prove their claims, and fail on wrong ones.
 
 Expected values: R* from the Lambert-W closed form (tests/independent.py, a different formula from
 the certificate's root bracketing); the sign facts are checked by showing that a wrong claim (a

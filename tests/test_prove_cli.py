@@ -1,6 +1,6 @@
 """`quantmm prove`: every certificate runs and proves in CI, and a failing one fails the command.
 
-The first test is the CI run of all certificates (issue #6): it calls the command exactly as a
+The first test is the CI run of all certificates: it calls the command exactly as a
 user would and requires every certificate to be proved — none skipped, since the test extra
 installs python-flint. The others show that the command's exit status follows the certificates:
 a false claim, a crash, or a certificate that proves nothing exits 1; a missing arb is reported

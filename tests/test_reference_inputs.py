@@ -1,5 +1,5 @@
 """Inputs of the reference: bounded before they are expanded, certified however large, and
-``digits`` checked on every path (issue #17, items 2–4).
+``digits`` checked on every path.
 
 - Item 2: ``Fraction("1e999999999")`` builds a 10^999999999 before anything can look at it, so such
   inputs hung. Every numeric argument is now 0 or has a decimal exponent in [−1000, 1000]
